@@ -33,7 +33,7 @@ func samplePage() schema.Page {
 		ID: "98305", Kind: schema.KindPage, SpaceID: "65538", Status: "current",
 		Title: "Runbook: 東京 failover ✅", ParentID: "98300",
 		AuthorID: "557058:f3c8c4e0", OwnerID: "557058:f3c8c4e0", CreatedAt: created,
-		Version: schema.PageVersion{Number: 7, CreatedAt: edited, AuthorID: "712020:0b1d", Message: "fix steps"},
+		Version:    schema.PageVersion{Number: 7, CreatedAt: edited, AuthorID: "712020:0b1d", Message: "fix steps"},
 		WebURL:     "https://acme.atlassian.net/wiki/spaces/OPS/pages/98305",
 		BodyFormat: "storage",
 		Body:       `<p>Фаза 1 <ac:emoticon ac:name="smile" /></p><ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[kubectl get pods]]></ac:plain-text-body></ac:structured-macro>`,
