@@ -109,17 +109,22 @@ java_cmd() {
 }
 
 format_storage() {
-  local cluster_id
+  local cluster_id out="$workdir/logs/format.log"
   # The tool's own log lines share stdout with the id: keep the last line
   # and check it has the shape of a Kafka uuid (22 base64url characters).
-  cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid | tail -n 1)"
+  java_cmd kafka.tools.StorageTool random-uuid >"$out" 2>&1 || {
+    cat "$out" >&2
+    return 1
+  }
+  cluster_id="$(tail -n 1 "$out")"
   if [[ ! "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]]; then
     log "StorageTool random-uuid printed '$cluster_id', want a 22-character id"
     return 1
   fi
+
   java_cmd kafka.tools.StorageTool format --standalone \
-    -t "$cluster_id" -c "$workdir/server.properties" >"$workdir/logs/format.log" 2>&1 || {
-    cat "$workdir/logs/format.log" >&2
+    -t "$cluster_id" -c "$workdir/server.properties" >"$out" 2>&1 || {
+    cat "$out" >&2
     return 1
   }
   log "formatted $workdir/data, cluster id $cluster_id"

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -98,9 +99,20 @@ func ready(ctx context.Context, adm *kadm.Client, interval time.Duration) error 
 	return nil
 }
 
-// alive reports whether process pid still exists; signal 0 checks without
-// delivering anything.
+// alive reports whether process pid still runs. Signal 0 checks that it
+// exists; a child that exited but was not yet reaped by its parent (as when
+// start.sh is still waiting on us) still exists as a zombie, so its state in
+// /proc counts too.
 func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		// No /proc (not Linux): signal 0 is all we can know.
+		return true
+	}
+	// The state letter follows the command name, which ends at the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
