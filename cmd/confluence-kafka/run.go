@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/parable/confluence-kafka/internal/confluence"
+	"github.com/parable/confluence-kafka/internal/confluencesim"
+	"github.com/parable/confluence-kafka/internal/index"
+	"github.com/parable/confluence-kafka/internal/indexer"
+	"github.com/parable/confluence-kafka/producer"
+)
+
+// mainJob holds the flags of the run subcommand.
+type mainJob struct {
+	site   confluenceFlags
+	kafka  kafkaFlags
+	sim    simFlags
+	logs   logFlags
+	index  indexFlags
+	search string
+}
+
+func (j *mainJob) register(fs *flag.FlagSet) {
+	j.site.register(fs)
+	j.kafka.register(fs)
+	j.sim.register(fs)
+	j.logs.register(fs)
+	j.index.register(fs)
+	fs.StringVar(&j.search, "search", "", "query to answer at the end (empty: a phrase unique to one page of the simulated site)")
+}
+
+// runMain is the main job: crawl a site into Kafka, index the topics, print
+// the counts at each step and answer one search.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	var j mainJob
+	j.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	logger, err := j.logs.logger(stderr)
+	if err != nil {
+		return err
+	}
+	return j.run(ctx, stdout, logger)
+}
+
+func (j *mainJob) run(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
+	var site *confluencesim.Site
+	if j.site.baseURL == "" {
+		sim, stop, err := j.startSimulatedSite(logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		site = sim
+	}
+	kafka, err := j.kafka.connect(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer kafka.close()
+
+	client, err := newConfluenceClient(j.site.config(), logger)
+	if err != nil {
+		return err
+	}
+	if err := crawl(ctx, client, kafka, &j.kafka, logger); err != nil {
+		return err
+	}
+	store, err := j.index.index(ctx, kafka, &j.kafka, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return j.report(ctx, stdout, site, kafka, store)
+}
+
+// startSimulatedSite serves the simulated site on a free loopback port with a
+// fresh token, and points the Confluence settings at it.
+func (j *mainJob) startSimulatedSite(logger *slog.Logger) (*confluencesim.Site, func(), error) {
+	j.site.email, j.site.apiToken, j.site.bearerToken = "sim@example.com", randomToken(), ""
+	site, err := confluencesim.New(j.sim.config(j.site.email, j.site.apiToken))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	srv, err := startSim(site, "127.0.0.1:0", logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.site.baseURL = srv.url
+	return site, srv.close, nil
+}
+
+// crawl runs one full crawl of client's site into the cluster.
+func crawl(ctx context.Context, client *confluence.Client, kafka *cluster, k *kafkaFlags, logger *slog.Logger) error {
+	p, err := producer.New(producer.Config{
+		Brokers:        kafka.seeds,
+		ClientOptions:  kafka.opts,
+		Topics:         k.topics(),
+		MaxRecordBytes: k.maxMessageBytes,
+	}, client, logger)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	defer p.Close()
+	res, err := p.Crawl(ctx)
+	if err != nil {
+		return explain(err)
+	}
+	for _, s := range res.Skipped {
+		logger.Warn("space not crawled", "space_id", s.ID, "space_key", s.Key, "reason", s.Reason)
+	}
+	return nil
+}
+
+// indexFlags are the settings of the search index.
+type indexFlags struct {
+	path  string
+	group string
+}
+
+func (f *indexFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "index-path", filepath.Join("data", "index.db"), "SQLite file of the search index")
+	fs.StringVar(&f.group, "consumer-group", "confluence-indexer", "Kafka consumer group of the indexer")
+}
+
+// index consumes the topics into the index until it has caught up, and opens
+// the result for reading.
+func (f *indexFlags) index(ctx context.Context, kafka *cluster, k *kafkaFlags, logger *slog.Logger) (*index.Store, error) {
+	if err := ensureDir(f.path); err != nil {
+		return nil, err
+	}
+	err := indexer.Run(ctx, indexer.Config{
+		Brokers:       kafka.seeds,
+		ClientOptions: kafka.opts,
+		Group:         f.group,
+		Topics:        k.topics(),
+		Path:          f.path,
+		StopAtEnd:     true,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	return index.Open(f.path, logger)
+}
+
+func newConfluenceClient(cfg confluence.Config, logger *slog.Logger) (*confluence.Client, error) {
+	c, err := confluence.New(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/parable/confluence-kafka/internal/broker"
+	"github.com/parable/confluence-kafka/internal/confluence"
+	"github.com/parable/confluence-kafka/schema"
+)
+
+// confluenceFlags are the settings of the Confluence site to crawl.
+type confluenceFlags struct {
+	baseURL           string
+	email             string
+	apiToken          string
+	bearerToken       string
+	allowInsecureHTTP bool
+	requestsPerSecond float64
+	requestTimeout    time.Duration
+	maxAttempts       int
+}
+
+func (c *confluenceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.baseURL, "confluence-base-url", "", "site URL, such as https://your-company.atlassian.net (empty: the built-in simulated site)")
+	fs.StringVar(&c.email, "confluence-email", "", "Atlassian account email for HTTP Basic authentication")
+	fs.StringVar(&c.apiToken, "confluence-api-token", "", "Atlassian API token (prefer the environment variable)")
+	fs.StringVar(&c.bearerToken, "confluence-bearer-token", "", "bearer token instead of email and API token (scoped tokens, OAuth)")
+	fs.BoolVar(&c.allowInsecureHTTP, "confluence-allow-insecure-http", false, "allow http:// to hosts other than loopback")
+	fs.Float64Var(&c.requestsPerSecond, "confluence-requests-per-second", confluence.DefaultRequestsPerSecond, "request budget for the site")
+	fs.DurationVar(&c.requestTimeout, "confluence-request-timeout", confluence.DefaultRequestTimeout, "timeout of one request attempt")
+	fs.IntVar(&c.maxAttempts, "confluence-max-attempts", confluence.DefaultMaxAttempts, "attempts per request before giving up")
+}
+
+func (c *confluenceFlags) config() confluence.Config {
+	return confluence.Config{
+		BaseURL:           c.baseURL,
+		Email:             c.email,
+		APIToken:          c.apiToken,
+		BearerToken:       c.bearerToken,
+		AllowInsecureHTTP: c.allowInsecureHTTP,
+		RequestsPerSecond: c.requestsPerSecond,
+		RequestTimeout:    c.requestTimeout,
+		MaxAttempts:       c.maxAttempts,
+	}
+}
+
+// kafkaFlags are the settings of the Kafka cluster and topics.
+type kafkaFlags struct {
+	brokers         string
+	topicPrefix     string
+	partitions      int
+	replication     int
+	maxMessageBytes int
+	embeddedDataDir string
+	connectTimeout  time.Duration
+}
+
+func (k *kafkaFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&k.brokers, "kafka-brokers", "", "comma-separated seed brokers (empty: start the embedded broker)")
+	fs.StringVar(&k.topicPrefix, "topic-prefix", schema.DefaultTopicPrefix, "prefix of every topic name")
+	fs.IntVar(&k.partitions, "topic-partitions", 6, "partitions of topics created at start")
+	fs.IntVar(&k.replication, "topic-replication-factor", 1, "replication factor of topics created at start")
+	fs.IntVar(&k.maxMessageBytes, "topic-max-message-bytes", 1<<20, "max.message.bytes of topics created at start; larger pages lose their body")
+	fs.StringVar(&k.embeddedDataDir, "embedded-broker-dir", "", "directory that keeps the embedded broker's data across runs (empty: memory only)")
+	fs.DurationVar(&k.connectTimeout, "kafka-connect-timeout", 30*time.Second, "how long to wait for the brokers to answer at start")
+}
+
+func (k *kafkaFlags) topics() schema.Topics {
+	return schema.NewTopics(k.topicPrefix)
+}
+
+func (k *kafkaFlags) topicConfig() broker.TopicConfig {
+	return broker.TopicConfig{
+		Partitions:        int32(k.partitions),
+		ReplicationFactor: int16(k.replication),
+		MaxMessageBytes:   k.maxMessageBytes,
+	}
+}
+
+func (k *kafkaFlags) validate() error {
+	if k.partitions < 1 || k.replication < 1 {
+		return fmt.Errorf("%w: topic-partitions %d and topic-replication-factor %d: want at least 1",
+			errUsage, k.partitions, k.replication)
+	}
+	if err := k.topicConfig().Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return durationInRange("kafka-connect-timeout", k.connectTimeout, time.Second, time.Hour)
+}
+
+// cluster is a connection to Kafka: the configured brokers, or the embedded
+// broker started for this process.
+type cluster struct {
+	seeds    []string
+	embedded *broker.Embedded
+	// opts are the options every client shares besides the seeds.
+	opts []kgo.Opt
+}
+
+// clientOptions returns the seeds and the shared options.
+func (c *cluster) clientOptions() []kgo.Opt {
+	return append([]kgo.Opt{kgo.SeedBrokers(c.seeds...)}, c.opts...)
+}
+
+// connect starts the embedded broker when no brokers are configured, waits
+// until the cluster answers, and creates the topics when missing.
+func (k *kafkaFlags) connect(ctx context.Context, logger *slog.Logger) (*cluster, error) {
+	if err := k.validate(); err != nil {
+		return nil, err
+	}
+	c := &cluster{}
+	if k.brokers == "" {
+		e, err := broker.StartEmbedded(k.embeddedDataDir)
+		if err != nil {
+			return nil, err
+		}
+		c.embedded, c.seeds = e, e.Addrs()
+		logger.Info("embedded broker started", "brokers", strings.Join(c.seeds, ","))
+	} else {
+		c.seeds = strings.Split(k.brokers, ",")
+	}
+	c.opts = broker.LogOptions(logger)
+	if err := c.setUp(ctx, k); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *cluster) setUp(ctx context.Context, k *kafkaFlags) error {
+	cl, err := kgo.NewClient(c.clientOptions()...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	if err := broker.Ping(ctx, cl, k.connectTimeout); err != nil {
+		return err
+	}
+	topics := k.topics()
+	return broker.EnsureTopics(ctx, kadm.NewClient(cl), k.topicConfig(), append(topics.Entities(), topics.State)...)
+}
+
+func (c *cluster) close() {
+	if c.embedded != nil {
+		c.embedded.Close()
+	}
+}

@@ -1,0 +1,73 @@
+package producer
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/parable/confluence-kafka/schema"
+)
+
+// Config configures a [Producer].
+type Config struct {
+	// Brokers are the Kafka seed brokers. Required.
+	Brokers []string
+	// ClientOptions are extra franz-go options, such as TLS, SASL or a logger,
+	// applied after the producer's own.
+	ClientOptions []kgo.Opt
+	// Topics names the topics to publish to. Zero means schema.NewTopics with
+	// schema.DefaultTopicPrefix.
+	Topics schema.Topics
+
+	// TransactionalID identifies the producer to Kafka. It must be stable for a
+	// site, so that a restarted producer fences its predecessor. Empty means
+	// "confluence-producer." followed by the site identity.
+	TransactionalID string
+	// MaxRecordBytes is the largest record the pages topic accepts (the topic's
+	// max.message.bytes). A page event larger than this is published without
+	// its body. Zero means 1 MiB.
+	MaxRecordBytes int
+	// SpaceConcurrency is how many spaces are crawled at once. Zero means 4.
+	SpaceConcurrency int
+	// TransactionEvents is the most events committed in one transaction. Zero
+	// means 2000.
+	TransactionEvents int
+}
+
+// recordOverhead is what a record adds to its key and value inside a batch:
+// headers, varints and the batch header. It keeps the size check conservative.
+const recordOverhead = 1024
+
+// Validate reports the first setting out of range, naming it.
+func (c Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return fmt.Errorf("brokers: at least one seed broker is required")
+	case c.MaxRecordBytes < 0 || (c.MaxRecordBytes > 0 && c.MaxRecordBytes < 64<<10):
+		return fmt.Errorf("max record bytes %d: want at least 65536", c.MaxRecordBytes)
+	case c.SpaceConcurrency < 0 || c.SpaceConcurrency > 64:
+		return fmt.Errorf("space concurrency %d: want 1..64", c.SpaceConcurrency)
+	case c.TransactionEvents < 0 || c.TransactionEvents > 100000:
+		return fmt.Errorf("transaction events %d: want 1..100000", c.TransactionEvents)
+	}
+	return nil
+}
+
+func (c Config) withDefaults(site string) Config {
+	if c.Topics == (schema.Topics{}) {
+		c.Topics = schema.NewTopics(schema.DefaultTopicPrefix)
+	}
+	if c.TransactionalID == "" {
+		c.TransactionalID = "confluence-producer." + site
+	}
+	if c.MaxRecordBytes == 0 {
+		c.MaxRecordBytes = 1 << 20
+	}
+	if c.SpaceConcurrency == 0 {
+		c.SpaceConcurrency = 4
+	}
+	if c.TransactionEvents == 0 {
+		c.TransactionEvents = 2000
+	}
+	return c
+}
