@@ -1,3 +1,6 @@
+# shellcheck shell=bash
+# Variables here are read by start.sh and stop.sh, which also set $here.
+# shellcheck disable=SC2034,SC2154
 # Settings and helpers shared by start.sh and stop.sh; sourced, not run.
 # See start.sh for what each variable means.
 

@@ -30,7 +30,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-# shellcheck source=.ci/kafka/env.sh
+# shellcheck source=env.sh source-path=SCRIPTDIR
 source "$here/env.sh"
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
