@@ -146,12 +146,12 @@ func (c *fakeClock) autoAdvance(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
+			for c.advanceNext() {
+			}
 			select {
 			case <-stop:
 				return
 			case <-c.added:
-			}
-			for c.advanceNext() {
 			}
 		}
 	})
