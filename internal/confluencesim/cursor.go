@@ -128,8 +128,9 @@ func nextLink(u *url.URL, cur string) string {
 		if kv == "" || strings.HasPrefix(kv, "cursor=") {
 			continue
 		}
+		// Commas are legal in a query but split naive Link header parsers.
 		b.WriteByte('&')
-		b.WriteString(kv)
+		b.WriteString(strings.ReplaceAll(kv, ",", "%2C"))
 	}
 	return b.String()
 }

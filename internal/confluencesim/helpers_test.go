@@ -129,13 +129,21 @@ func (e *env) walk(t *testing.T, path string) []json.RawMessage {
 	return all
 }
 
-// linkNext extracts the rel="next" target of a Link header.
+// linkNext extracts the rel="next" target of a Link header, reading each
+// target up to its closing '>' so that commas inside it do no harm.
 func linkNext(h string) string {
-	for _, part := range strings.Split(h, ",") {
-		target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
-		if ok && strings.TrimSpace(params) == `rel="next"` {
-			return strings.Trim(target, "<>")
+	for h != "" {
+		start := strings.IndexByte(h, '<')
+		end := strings.IndexByte(h, '>')
+		if start < 0 || end < start {
+			return ""
 		}
+		target, rest := h[start+1:end], h[end+1:]
+		params, after, _ := strings.Cut(rest, ",")
+		if strings.Contains(params, `rel="next"`) {
+			return target
+		}
+		h = after
 	}
 	return ""
 }
