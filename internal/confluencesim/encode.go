@@ -35,11 +35,13 @@ func (j *jsonBuf) raw(s string) {
 	j.b = append(j.b, s...)
 }
 
+// value appends v. Map keys are sorted: without it, maps would encode in
+// random order and the site would not be byte-identical across runs.
 func (j *jsonBuf) value(v any) {
 	if j.err != nil {
 		return
 	}
-	j.b, j.err = json.Append(j.b, v, 0)
+	j.b, j.err = json.Append(j.b, v, json.SortMapKeys)
 }
 
 // send writes the buffer as a JSON response and releases it.

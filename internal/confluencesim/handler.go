@@ -136,7 +136,7 @@ func (s *Site) rateLimited(w http.ResponseWriter, rq *request) bool {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-used)))
 	h.Set("X-RateLimit-Reset", reset.UTC().Format(time.RFC3339))
-	if limit-used < limit/5 {
+	if max(0, limit-used)*5 < limit { // under a fifth of the budget left
 		h.Set("X-RateLimit-NearLimit", "true")
 	}
 	if used <= limit {

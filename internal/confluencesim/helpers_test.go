@@ -37,9 +37,14 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatalf("New(%+v) = %v", cfg, err)
 	}
+	return &env{site: s, srv: newServer(t, s)}
+}
+
+func newServer(tb testing.TB, s *Site) *httptest.Server {
+	tb.Helper()
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{site: s, srv: srv}
+	tb.Cleanup(srv.Close)
+	return srv
 }
 
 // do sends a request with the test credentials. path may be relative to

@@ -1,0 +1,79 @@
+package confluencesim
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/segmentio/encoding/json"
+)
+
+// BenchmarkFullListing serves a full site-wide listing of 10,000 pages
+// with storage bodies, 250 per request, over loopback; each iteration is
+// one complete walk (40 requests). The client only finds the next link,
+// so the figures are the simulator's own cost plus HTTP.
+func BenchmarkFullListing(b *testing.B) {
+	for _, pages := range []int{10_000} {
+		b.Run(strconv.Itoa(pages)+" pages", func(b *testing.B) {
+			e := newBenchEnv(b, Config{Seed: 1, Pages: pages})
+			var bytes int64
+			for b.Loop() {
+				n, size := e.walkAll(b, "/wiki/api/v2/pages?limit=250&body-format=storage")
+				if n != e.want {
+					b.Fatalf("walk found %d pages, want %d", n, e.want)
+				}
+				bytes += size
+			}
+			b.SetBytes(bytes / int64(b.N))
+			b.ReportMetric(float64(e.want)*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+		})
+	}
+}
+
+type benchEnv struct {
+	env
+	want int
+}
+
+func newBenchEnv(b *testing.B, cfg Config) *benchEnv {
+	b.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		b.Fatalf("New = %v", err)
+	}
+	e := &benchEnv{want: s.Expected().Pages}
+	e.site = s
+	e.srv = newServer(b, s)
+	return e
+}
+
+// walkAll follows a listing and returns the number of results and bytes.
+func (e *benchEnv) walkAll(b *testing.B, path string) (int, int64) {
+	var n int
+	var size int64
+	for path != "" {
+		req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, e.srv.URL+path, nil)
+		if err != nil {
+			b.Fatalf("new request: %v", err)
+		}
+		req.SetBasicAuth("bench", "bench")
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			b.Fatalf("GET %s: %v", path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s = %d, %v", path, resp.StatusCode, err)
+		}
+		var lb listBody
+		if err := json.Unmarshal(body, &lb); err != nil {
+			b.Fatalf("decode %s: %v", path, err)
+		}
+		n += len(lb.Results)
+		size += int64(len(body))
+		path = lb.Links.Next
+	}
+	return n, size
+}
