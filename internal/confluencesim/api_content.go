@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // timeFormat is how the v2 API writes dates: "YYYY-MM-DDTHH:mm:ss.sssZ".
@@ -121,7 +122,7 @@ func (s *Site) listSiteContent(k kind) routeFunc {
 
 func (s *Site) sendContentList(w http.ResponseWriter, r *http.Request, rq *request, q contentQuery, format string) {
 	idxs, more, last := s.list(q)
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.raw(`{"results":[`)
 	scratch := getScratch()
 	defer putScratch(scratch)
@@ -344,7 +345,7 @@ func (s *Site) sendSingle(w http.ResponseWriter, r *http.Request, rq *request, c
 			p.Version = nil
 		}
 	}
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.value(v)
 	rq.send(w, http.StatusOK, j)
 }
@@ -356,8 +357,10 @@ func (s *Site) contentJSON(c content, format string, scratch []byte) (any, []byt
 	id := strconv.FormatInt(c.id, 10)
 	body := map[string]bodyType{}
 	if format != "" {
-		var value string
-		value, scratch = s.renderBody(c, format, scratch)
+		scratch = s.renderBody(c, format, scratch)
+		// The value aliases scratch instead of copying it: the caller
+		// encodes the object before scratch is written again.
+		value := unsafe.String(unsafe.SliceData(scratch), len(scratch))
 		body[format] = bodyType{Representation: format, Value: value}
 	}
 	version := &versionJSON{CreatedAt: c.versionAt.Format(timeFormat), Message: c.versionMessage,
@@ -386,22 +389,21 @@ func (s *Site) contentJSON(c content, format string, scratch []byte) (any, []byt
 	return p, scratch
 }
 
-// renderBody returns the body of c in format. Formats other than
+// renderBody renders the body of c in format into scratch. Formats other than
 // atlas_doc_format get the storage markup.
 // TODO(#2): render view, export_view and styled_view as HTML; the crawler
 // only asks for storage, so the storage markup stands in for them.
-func (s *Site) renderBody(c content, format string, scratch []byte) (string, []byte) {
+func (s *Site) renderBody(c content, format string, scratch []byte) []byte {
 	words := getScratch()
 	defer putScratch(words)
 	if format == "atlas_doc_format" {
 		w := newADFWriter(scratch[:0])
 		*words = s.writeBody(c, w, (*words)[:0])
-		out := w.finish()
-		return string(out), out
+		return w.finish()
 	}
 	w := &storageWriter{buf: scratch[:0]}
 	*words = s.writeBody(c, w, (*words)[:0])
-	return string(w.buf), w.buf
+	return w.buf
 }
 
 // tinyLink derives a short link like Confluence's /x/ links: the id's

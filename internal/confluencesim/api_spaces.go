@@ -82,7 +82,7 @@ func (s *Site) listSpaces(w http.ResponseWriter, r *http.Request, rq *request) {
 		more = &k
 	}
 
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.raw(`{"results":[`)
 	icon := r.URL.Query().Get("include-icon") == "true"
 	for n, k := range matches {
@@ -170,7 +170,7 @@ func (s *Site) getSpace(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	v := s.spaceJSON(sk, format, r.URL.Query().Get("include-icon") == "true")
 	v.Links.Base = rq.base
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.value(v)
 	rq.send(w, http.StatusOK, j)
 }

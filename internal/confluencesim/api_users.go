@@ -94,7 +94,7 @@ func (s *Site) usersBulk(w http.ResponseWriter, r *http.Request, rq *request) {
 		return
 	}
 
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.raw(`{"results":[`)
 	seen := make(map[int]bool, len(req.AccountIDs))
 	for _, id := range req.AccountIDs {
@@ -177,7 +177,7 @@ func (s *Site) searchUsers(w http.ResponseWriter, r *http.Request, rq *request) 
 		q := url.Values{"cql": {cql}, "start": {strconv.Itoa(start + page.Size)}, "limit": {strconv.Itoa(limit)}}
 		page.Links["next"] = "/rest/api/search/user?" + q.Encode()
 	}
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.value(page)
 	rq.send(w, http.StatusOK, j)
 }
@@ -196,7 +196,7 @@ func (s *Site) currentUser(w http.ResponseWriter, r *http.Request, rq *request) 
 		v.Email = s.cfg.Email
 	}
 	v.Links["base"], v.Links["context"] = rq.base, "/wiki"
-	j := newJSONBuf()
+	j := rq.newBuf()
 	j.value(v)
 	rq.send(w, http.StatusOK, j)
 }

@@ -3,7 +3,6 @@ package confluencesim
 import (
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/segmentio/encoding/json"
 )
@@ -11,24 +10,45 @@ import (
 // jsonBuf builds a response body in a pooled buffer; the first encoding
 // error is kept and turns the response into a 500.
 type jsonBuf struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	pool bufferPool
 }
 
-// bufPool recycles response buffers, so a listing of 250 large pages does
-// not allocate its megabytes again for every request.
-var bufPool = sync.Pool{New: func() any { return &jsonBuf{b: make([]byte, 0, 64<<10)} }}
+// bufferPool recycles response buffers, so that a listing of 250 large
+// pages does not allocate its megabytes again for every request. It is a
+// bounded free list rather than a sync.Pool, whose contents every garbage
+// collection drops: under the allocation rate of a crawl that is often.
+type bufferPool chan *jsonBuf
 
-func newJSONBuf() *jsonBuf {
-	j := bufPool.Get().(*jsonBuf)
-	j.b, j.err = j.b[:0], nil
-	return j
+// Bounds of the free list: buffers kept, and the largest buffer kept.
+const (
+	poolBuffers  = 16
+	poolMaxBytes = 16 << 20
+)
+
+func (p bufferPool) get() *jsonBuf {
+	select {
+	case j := <-p:
+		j.b, j.err = j.b[:0], nil
+		return j
+	default:
+		return &jsonBuf{b: make([]byte, 0, 64<<10), pool: p}
+	}
 }
 
 func (j *jsonBuf) release() {
-	if cap(j.b) <= 16<<20 {
-		bufPool.Put(j)
+	if cap(j.b) > poolMaxBytes {
+		return
 	}
+	select {
+	case j.pool <- j:
+	default: // the list is full; let the collector have it
+	}
+}
+
+func (rq *request) newBuf() *jsonBuf {
+	return rq.bufs.get()
 }
 
 func (j *jsonBuf) raw(s string) {
@@ -120,7 +140,7 @@ func (rq *request) fail(w http.ResponseWriter, status int, title string) {
 }
 
 func (rq *request) failDetail(w http.ResponseWriter, status int, title string, detail *string) {
-	j := newJSONBuf()
+	j := rq.newBuf()
 	if rq.v1 {
 		j.value(v1Error{StatusCode: status, Message: title, Data: v1ErrorData{Errors: []any{}}})
 	} else {

@@ -31,6 +31,7 @@ type request struct {
 	base   string // the site's base URL, e.g. http://127.0.0.1:8080/wiki
 	fault  *Fault // the fault that let the request through, if any
 	status int    // status sent, for the request counts; 0 if none
+	bufs   bufferPool
 }
 
 type routeFunc func(w http.ResponseWriter, r *http.Request, rq *request)
@@ -57,7 +58,7 @@ func (s *Site) routes() http.Handler {
 func (s *Site) handle(mux *http.ServeMux, pattern string, sc scope, h routeFunc) {
 	v1 := strings.Contains(pattern, v1Prefix)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{route: pattern, v1: v1, base: baseURL(r)}
+		rq := &request{route: pattern, v1: v1, base: baseURL(r), bufs: s.bufs}
 		// Deferred so that a Truncate or Reset fault, which aborts the
 		// handler by panicking with http.ErrAbortHandler, is counted too.
 		defer func() { s.record(rq.route, rq.status) }()
@@ -81,7 +82,7 @@ func (s *Site) handle(mux *http.ServeMux, pattern string, sc scope, h routeFunc)
 }
 
 func (s *Site) unmatched(w http.ResponseWriter, r *http.Request) {
-	rq := &request{route: "unmatched", base: baseURL(r)}
+	rq := &request{route: "unmatched", base: baseURL(r), bufs: s.bufs}
 	defer func() { s.record(rq.route, rq.status) }()
 	rq.notFound(w)
 }

@@ -21,6 +21,7 @@ type Site struct {
 	blogStep   time.Duration
 	blogStride int // page ids per blog post id, so the two interleave
 	handler    http.Handler
+	bufs       bufferPool
 
 	mu         sync.RWMutex        // guards the content state below
 	overrides  map[int64]*override // edited, trashed or deleted content by id
@@ -87,6 +88,7 @@ func New(cfg Config) (*Site, error) {
 	}
 	s.lastChange = epochEnd
 	s.stats = newRequestStats()
+	s.bufs = make(bufferPool, poolBuffers)
 	s.handler = s.routes()
 	return s, nil
 }
