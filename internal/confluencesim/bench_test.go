@@ -86,3 +86,17 @@ func (e *benchEnv) walkAll(b *testing.B, path string) (int, int64) {
 	}
 	return n, size
 }
+
+// BenchmarkNew measures building a site: its B/op is the memory the site
+// keeps, which must not grow with the number of pages.
+func BenchmarkNew(b *testing.B) {
+	for _, pages := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(strconv.Itoa(pages)+" pages", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := New(Config{Seed: 1, Pages: pages}); err != nil {
+					b.Fatalf("New = %v", err)
+				}
+			}
+		})
+	}
+}
