@@ -162,9 +162,14 @@ func (r *run) isolate(log *slog.Logger, b batch) error {
 }
 
 // retry calls fn until it returns nil, a Permanent error or its last
-// attempt's error. It returns errStopped when Run's context ends first.
+// attempt's error. It returns errStopped when Run's context has ended before
+// the first attempt or ends before a retry.
 func (r *run) retry(log *slog.Logger, offset int64, fn func(context.Context) error) error {
 	cfg := r.c.cfg
+	if r.ctx.Err() != nil {
+		// Shutdown: the rest of the poll stays unhandled and uncommitted.
+		return errStopped
+	}
 	for attempt := 1; ; attempt++ {
 		err := fn(r.hctx)
 		switch {
