@@ -17,15 +17,15 @@ func BenchmarkFullListing(b *testing.B) {
 	for _, pages := range []int{10_000} {
 		b.Run(strconv.Itoa(pages)+" pages", func(b *testing.B) {
 			e := newBenchEnv(b, Config{Seed: 1, Pages: pages})
-			var bytes int64
+			var total int64
 			for b.Loop() {
 				n, size := e.walkAll(b, "/wiki/api/v2/pages?limit=250&body-format=storage")
 				if n != e.want {
 					b.Fatalf("walk found %d pages, want %d", n, e.want)
 				}
-				bytes += size
+				total += size
 			}
-			b.SetBytes(bytes / int64(b.N))
+			b.SetBytes(total / int64(b.N))
 			b.ReportMetric(float64(e.want)*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 		})
 	}

@@ -32,6 +32,18 @@ type request struct {
 	fault  *Fault // the fault that let the request through, if any
 	status int    // status sent, for the request counts; 0 if none
 	bufs   bufferPool
+
+	site     *Site
+	recorded bool
+}
+
+// record counts the request once. It runs before the response leaves, so
+// a client that has its answer always finds the request in the counts.
+func (rq *request) record() {
+	if !rq.recorded {
+		rq.recorded = true
+		rq.site.record(rq.route, rq.status)
+	}
 }
 
 type routeFunc func(w http.ResponseWriter, r *http.Request, rq *request)
@@ -58,10 +70,10 @@ func (s *Site) routes() http.Handler {
 func (s *Site) handle(mux *http.ServeMux, pattern string, sc scope, h routeFunc) {
 	v1 := strings.Contains(pattern, v1Prefix)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{route: pattern, v1: v1, base: baseURL(r), bufs: s.bufs}
-		// Deferred so that a Truncate or Reset fault, which aborts the
-		// handler by panicking with http.ErrAbortHandler, is counted too.
-		defer func() { s.record(rq.route, rq.status) }()
+		rq := &request{route: pattern, v1: v1, base: baseURL(r), bufs: s.bufs, site: s}
+		// Counts requests that end without a response, such as a Delay
+		// the client gave up on.
+		defer rq.record()
 
 		if !s.authorized(r) {
 			rq.fail(w, http.StatusUnauthorized, "Client must be authenticated to access this resource.")
@@ -82,8 +94,7 @@ func (s *Site) handle(mux *http.ServeMux, pattern string, sc scope, h routeFunc)
 }
 
 func (s *Site) unmatched(w http.ResponseWriter, r *http.Request) {
-	rq := &request{route: "unmatched", base: baseURL(r), bufs: s.bufs}
-	defer func() { s.record(rq.route, rq.status) }()
+	rq := &request{route: "unmatched", base: baseURL(r), bufs: s.bufs, site: s}
 	rq.notFound(w)
 }
 
@@ -182,6 +193,7 @@ func (s *Site) applyFault(w http.ResponseWriter, r *http.Request, rq *request) b
 	}
 	switch {
 	case f.Reset:
+		rq.record()
 		resetConn(w)
 	case f.HTML200:
 		rq.write(w, http.StatusOK, "text/html;charset=UTF-8", []byte(loginPage))
@@ -228,6 +240,7 @@ func (rq *request) write(w http.ResponseWriter, status int, ctype string, body [
 		}
 	}
 	rq.status = status
+	rq.record()
 	w.WriteHeader(status)
 	if rq.fault != nil && rq.fault.Truncate > 0 && rq.fault.Truncate < len(body) {
 		_, _ = w.Write(body[:rq.fault.Truncate]) // the connection is dropped next anyway
