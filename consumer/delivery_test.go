@@ -2,6 +2,7 @@ package consumer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/parable/confluence-kafka/consumer"
@@ -240,7 +242,7 @@ func TestStopAtEndMissingTopic(t *testing.T) {
 	kc := newCluster(t)
 	c := newConsumer(t, kc.config(t, kafkatest.TopicName(t, "missing")))
 	c.Handle("*", func(context.Context, schema.Event) error { return nil })
-	if err := c.Run(t.Context()); err == nil {
-		t.Errorf("Run() on a missing topic with StopAtEnd = nil, want an error")
+	if err := c.Run(t.Context()); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Errorf("Run() on a missing topic with StopAtEnd = %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
 }

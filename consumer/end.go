@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -32,6 +33,28 @@ type topicPartition struct {
 // keeps while the producer's state is retained.
 func listEnds(ctx context.Context, cl *kgo.Client, group string, topics []string) (*endOffsets, error) {
 	adm := kadm.NewClient(cl)
+	for attempt := 1; ; attempt++ {
+		e, err := fetchEnds(ctx, adm, group, topics)
+		// A new cluster answers COORDINATOR_NOT_AVAILABLE until its offsets
+		// topic exists, and a new topic may not have a leader yet. A missing
+		// topic is a configuration error: no reason to wait for it.
+		retry := kerr.IsRetriable(err) && !errors.Is(err, kerr.UnknownTopicOrPartition)
+		if err == nil || !retry || attempt == listAttempts {
+			return e, err
+		}
+		if err := sleep(ctx, backoff(listBackoff, 10*listBackoff, attempt)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// How often and how patiently listEnds retries retriable errors.
+const (
+	listAttempts = 20
+	listBackoff  = 100 * time.Millisecond
+)
+
+func fetchEnds(ctx context.Context, adm *kadm.Client, group string, topics []string) (*endOffsets, error) {
 	listed, err := adm.ListCommittedOffsets(ctx, topics...)
 	if err == nil {
 		err = listed.Error()
