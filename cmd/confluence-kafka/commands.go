@@ -90,7 +90,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := ensureDir(idx.path); err != nil {
 		return err
 	}
-	err = indexer.Run(ctx, indexer.Config{
+	_, err = indexer.Run(ctx, indexer.Config{
 		Brokers: cl.seeds, ClientOptions: cl.opts, Group: idx.group,
 		Topics: kafka.topics(), Path: idx.path, StopAtEnd: !*follow,
 	}, logger)

@@ -63,7 +63,7 @@ func (c *topicCounts) add(topic string, t schema.Topics, value []byte) {
 
 // report prints the counts of the site, the topics and the index side by side,
 // then answers the search.
-func (j *mainJob) report(ctx context.Context, w io.Writer, site *confluencesim.Site, kafka *cluster, store *index.Store) error {
+func (j *mainJob) report(ctx context.Context, w io.Writer, site *confluencesim.Site, client *confluence.Client, kafka *cluster, store *index.Store) error {
 	inTopics, err := countTopics(ctx, kafka, j.kafka.topics())
 	if err != nil {
 		return err
@@ -81,26 +81,29 @@ func (j *mainJob) report(ctx context.Context, w io.Writer, site *confluencesim.S
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", name, s, topic, idx)
 	}
-	want := confluencesim.Counts{Spaces: -1, Pages: -1, BlogPosts: -1, Users: -1}
+	want := confluencesim.Counts{Spaces: -1, Pages: -1, BlogPosts: -1, CrawlableUsers: -1}
 	if site != nil {
 		want = site.Expected()
 	}
 	row("spaces", want.Spaces, inTopics.spaces, inIndex.Spaces)
 	row("pages", want.Pages, inTopics.pages, inIndex.Pages)
 	row("blog posts", want.BlogPosts, inTopics.blogPosts, inIndex.BlogPosts)
-	row("users", want.Users, inTopics.users, inIndex.Users)
+	row("users", want.CrawlableUsers, inTopics.users, inIndex.Users)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return j.answer(ctx, w, site, store)
+	return j.answer(ctx, w, site, client, store)
 }
 
 // answer runs the search query, or a phrase unique to one page of the
 // simulated site, and prints the hits.
-func (j *mainJob) answer(ctx context.Context, w io.Writer, site *confluencesim.Site, store *index.Store) error {
+func (j *mainJob) answer(ctx context.Context, w io.Writer, site *confluencesim.Site, client *confluence.Client, store *index.Store) error {
 	query, wantID := j.search, ""
 	if query == "" && site != nil {
-		wantID = site.SamplePageID()
+		var err error
+		if wantID, err = samplePage(ctx, site, client); err != nil {
+			return err
+		}
 		query = site.UniquePhrase(wantID)
 	}
 	if query == "" {
@@ -116,6 +119,22 @@ func (j *mainJob) answer(ctx context.Context, w io.Writer, site *confluencesim.S
 		return fmt.Errorf("search for the unique phrase of page %s did not return it first", wantID)
 	}
 	return nil
+}
+
+// samplePage picks a current page of the simulated site's middle space, one
+// that a crawl publishes, to search for its unique phrase.
+func samplePage(ctx context.Context, site *confluencesim.Site, client *confluence.Client) (string, error) {
+	spaces := site.SpaceIDs()
+	for _, id := range site.PageIDs(spaces[len(spaces)/2]) {
+		p, err := client.FetchPage(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("pick a page to search for: %w", err)
+		}
+		if p.Status == "current" {
+			return id, nil
+		}
+	}
+	return "", errors.New("pick a page to search for: the middle space has no current page")
 }
 
 func printHits(w io.Writer, hits []index.Hit) {

@@ -81,7 +81,7 @@ func (j *mainJob) run(ctx context.Context, stdout io.Writer, logger *slog.Logger
 		return err
 	}
 	defer store.Close()
-	return j.report(ctx, stdout, site, kafka, store)
+	return j.report(ctx, stdout, site, client, kafka, store)
 }
 
 // startSimulatedSite serves the simulated site on a free loopback port with a
@@ -139,7 +139,7 @@ func (f *indexFlags) index(ctx context.Context, kafka *cluster, k *kafkaFlags, l
 	if err := ensureDir(f.path); err != nil {
 		return nil, err
 	}
-	err := indexer.Run(ctx, indexer.Config{
+	_, err := indexer.Run(ctx, indexer.Config{
 		Brokers:       kafka.seeds,
 		ClientOptions: kafka.opts,
 		Group:         f.group,

@@ -89,12 +89,33 @@ func (e *Embedded) Close() {
 }
 
 // LogOptions returns the franz-go options that route a client's own logs
-// through logger. A nil logger gives none.
+// through logger, at warn level and above: franz-go logs every group
+// rebalance and metadata refresh at info, which drowns the pipeline's own
+// lifecycle messages. A nil logger gives none.
 func LogOptions(logger *slog.Logger) []kgo.Opt {
 	if logger == nil {
 		return nil
 	}
-	return []kgo.Opt{kgo.WithLogger(kslog.New(logger.With("component", "kafka")))}
+	quiet := slog.New(minLevel{Handler: logger.Handler(), min: slog.LevelWarn})
+	return []kgo.Opt{kgo.WithLogger(kslog.New(quiet.With("component", "kafka")))}
+}
+
+// minLevel drops records below min before they reach the wrapped handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
 
 // EnsureTopics creates each missing topic as compacted, with the partitions,

@@ -131,10 +131,22 @@ func (c *fakeClock) fireLocked() {
 	c.timers = kept
 }
 
+// hangGuard bounds how long a test waits for the client to reach a wait
+// it must reach. It turns a would-be hang into a failure; it asserts
+// nothing about speed.
+const hangGuard = 30 * time.Second
+
 // waitTimers blocks until at least n timers are pending.
-func (c *fakeClock) waitTimers(n int) {
+func (c *fakeClock) waitTimers(t *testing.T, n int) {
+	t.Helper()
+	guard := time.NewTimer(hangGuard)
+	defer guard.Stop()
 	for len(c.pending()) < n {
-		<-c.added
+		select {
+		case <-c.added:
+		case <-guard.C:
+			t.Fatalf("client never started wait number %d (pending %v)", n, c.pending())
+		}
 	}
 }
 

@@ -106,9 +106,9 @@ func TestRetryAfterPausesTheWholeSite(t *testing.T) {
 		errs <- err
 	}
 	go fetch()
-	clk.waitTimers(1) // the first request waits out its Retry-After
+	clk.waitTimers(t, 1) // the first request waits out its Retry-After
 	go fetch()
-	clk.waitTimers(2) // the second waits too, though it never saw a 429
+	clk.waitTimers(t, 2) // the second waits too, though it never saw a 429
 
 	if got := len(site.requests()); got != 1 {
 		t.Fatalf("during the pause the site saw %d requests, want 1", got)
@@ -140,7 +140,7 @@ func TestContextEndsAPause(t *testing.T) {
 		_, err := c.FetchPage(ctx, "42")
 		errs <- err
 	}()
-	clk.waitTimers(1)
+	clk.waitTimers(t, 1)
 	cancel()
 	if err := <-errs; !errors.Is(err, context.Canceled) {
 		t.Errorf("FetchPage() during a pause, cancelled = %v, want context.Canceled", err)

@@ -57,6 +57,10 @@ type Counts struct {
 	// version author. Some of them (closed accounts) are only found through
 	// POST /users-bulk.
 	AccountIDs int
+
+	// CrawlableUsers is the number of distinct accounts a full crawl
+	// publishes: those the user search lists, and those content references.
+	CrawlableUsers int
 }
 
 // New builds a site from cfg. It derives the spaces and users; pages and
@@ -103,12 +107,19 @@ func (s *Site) Handler() http.Handler {
 // trashing and deletion into account.
 func (s *Site) Expected() Counts {
 	c := Counts{Spaces: len(s.spaces)}
+	referenced := s.ReferencedAccountIDs()
+	c.AccountIDs = len(referenced)
+	crawlable := map[string]bool{}
+	for _, id := range referenced {
+		crawlable[id] = true
+	}
 	for _, u := range s.users {
 		if u.accountStatus != "closed" {
 			c.Users++
+			crawlable[u.accountID] = true
 		}
 	}
-	c.AccountIDs = len(s.ReferencedAccountIDs())
+	c.CrawlableUsers = len(crawlable)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
