@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,6 +95,9 @@ func TestBreakerHalfOpenLetsOneProbeThrough(t *testing.T) {
 		c.BreakerFailures = 1
 		c.MaxAttempts = 1
 	})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // a failing test must not leave the probe handler blocked
 	probeWaits := make(chan struct{}, 4)
 	c.breaker.onProbeWait = func() { probeWaits <- struct{}{} }
 
@@ -117,7 +121,7 @@ func TestBreakerHalfOpenLetsOneProbeThrough(t *testing.T) {
 	case <-guard.C:
 		t.Fatal("no request waited for the half-open probe")
 	}
-	close(release)
+	unblock()
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Errorf("FetchPage() after recovery = %v", err)

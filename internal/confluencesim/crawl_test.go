@@ -114,7 +114,8 @@ func TestExpectedMatchesCrawl(t *testing.T) {
 			res := e.crawl(t, tt.limit)
 			want := e.site.Expected()
 			got := Counts{Spaces: len(res.spaces), Pages: len(res.pages), BlogPosts: len(res.blogs),
-				Users: len(res.users), AccountIDs: len(res.referenced)}
+				Users: len(res.users), AccountIDs: len(res.referenced),
+				CrawlableUsers: len(union(res.users, res.referenced))}
 			if got != want {
 				t.Errorf("crawl found %+v, Expected() = %+v", got, want)
 			}
@@ -147,4 +148,13 @@ func assertUnique(t *testing.T, what string, list []item, key func(item) string)
 		}
 		seen[key(it)] = true
 	}
+}
+
+// union returns the distinct strings of a and b.
+func union(a, b []string) map[string]bool {
+	m := make(map[string]bool, len(a)+len(b))
+	for _, s := range append(slices.Clone(a), b...) {
+		m[s] = true
+	}
+	return m
 }
