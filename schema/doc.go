@@ -6,7 +6,8 @@
 // (see [Key]), so one topic can hold several Confluence sites and an entity always
 // lands on the same partition. The headers carry the CloudEvents attributes
 // (ce_specversion, ce_id, ce_source, ce_type, ce_time, ce_subject, content-type)
-// plus the extensions ce_schemaversion and, on deletions, ce_deletereason. The
+// plus the extensions ce_schemaversion, ce_entityversion (the version number of
+// a page on its upserts and deletions) and, on deletions, ce_deletereason. The
 // value is the entity as JSON, or nil for a deletion: topics are compacted, so a
 // tombstone removes the entity while its headers still tell every consumer why.
 //

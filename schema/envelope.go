@@ -31,6 +31,7 @@ const (
 	HeaderSubject       = "ce_subject"
 	HeaderSchemaVersion = "ce_schemaversion"
 	HeaderDeleteReason  = "ce_deletereason"
+	HeaderEntityVersion = "ce_entityversion"
 	HeaderContentType   = "content-type"
 )
 
@@ -55,6 +56,10 @@ type Envelope struct {
 	SchemaVersion int
 	// DeleteReason says why a deletion happened; empty for other events.
 	DeleteReason string
+	// EntityVersion is the entity's version number for versioned entities
+	// (pages and blog posts), on upserts and on deletions; empty otherwise
+	// or when unknown. Consumers order events of one key by it.
+	EntityVersion string
 	// ContentType is the value's content type; empty for a tombstone.
 	ContentType string
 }
@@ -77,6 +82,9 @@ func (e Envelope) Headers() []kgo.RecordHeader {
 	}
 	if e.DeleteReason != "" {
 		h = append(h, kgo.RecordHeader{Key: HeaderDeleteReason, Value: []byte(e.DeleteReason)})
+	}
+	if e.EntityVersion != "" {
+		h = append(h, kgo.RecordHeader{Key: HeaderEntityVersion, Value: []byte(e.EntityVersion)})
 	}
 	if e.ContentType != "" {
 		h = append(h, kgo.RecordHeader{Key: HeaderContentType, Value: []byte(e.ContentType)})
@@ -105,6 +113,8 @@ func ParseEnvelope(headers []kgo.RecordHeader) (Envelope, error) {
 			e.Subject = v
 		case HeaderDeleteReason:
 			e.DeleteReason = v
+		case HeaderEntityVersion:
+			e.EntityVersion = v
 		case HeaderContentType:
 			e.ContentType = v
 		case HeaderTime:

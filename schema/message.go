@@ -60,7 +60,9 @@ func (s Site) PageUpserted(p Page) (Message, error) {
 		p.BodyBytes = len(p.Body)
 	}
 	version := strconv.Itoa(p.Version.Number)
-	return s.upserted(EntityPage, p.ID, version, p, p.Version.CreatedAt)
+	m, err := s.upserted(EntityPage, p.ID, version, p, p.Version.CreatedAt)
+	m.Envelope.EntityVersion = version
+	return m, err
 }
 
 // Deleted returns the tombstone for the entity id: a nil value with the deleted
@@ -77,6 +79,7 @@ func (s Site) Deleted(e Entity, id, version, reason string, at time.Time) Messag
 			Time:          at,
 			SchemaVersion: SchemaVersion,
 			DeleteReason:  reason,
+			EntityVersion: version,
 		},
 	}
 }
