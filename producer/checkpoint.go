@@ -29,7 +29,7 @@ type Checkpoint struct {
 	// user search; they are resolved and published at the end of the crawl.
 	PendingAccounts []string `json:"pendingAccounts,omitempty"`
 	// CompletedAt is when the full crawl finished; zero while it runs.
-	CompletedAt time.Time `json:"completedAt,omitzero"`
+	CompletedAt time.Time `json:"completedAt"`
 }
 
 // SpaceProgress is the crawl state of one space's listings. A next link is the
