@@ -6,6 +6,9 @@
 
 port="${KAFKA_PORT:-19092}"
 controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
+sasl_port="${KAFKA_SASL_PORT:-}"
+sasl_user="${KAFKA_SASL_TEST_USER:-crawler}"
+sasl_password="${KAFKA_SASL_TEST_PASSWORD:-crawler-secret}"
 workdir="${KAFKA_WORKDIR:-${TMPDIR:-/tmp}/confluence-kafka-$port}"
 heap_opts="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 ready_timeout="${KAFKA_READY_TIMEOUT:-120s}"

@@ -9,6 +9,12 @@
 #
 # Environment (all optional):
 #   KAFKA_PORT             client PLAINTEXT port (default 19092)
+#   KAFKA_SASL_PORT        if set, a second client listener on this port that
+#                          requires SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)
+#                          over plaintext; the PLAINTEXT listener stays as is
+#   KAFKA_SASL_TEST_USER   SASL user created at format time (default crawler)
+#   KAFKA_SASL_TEST_PASSWORD its password (default crawler-secret); a test secret
+#                          for a loopback broker, never a real one
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT+1)
 #   KAFKA_WORKDIR          config, data, logs and pid file
 #                          (default ${TMPDIR:-/tmp}/confluence-kafka-$KAFKA_PORT)
@@ -51,12 +57,17 @@ build_waiter() {
 }
 
 write_config() {
+  local listeners="PLAINTEXT://127.0.0.1:$port" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ -n "$sasl_port" ]]; then
+    listeners+=",SASL://127.0.0.1:$sasl_port"
+    protocols+=",SASL:SASL_PLAINTEXT"
+  fi
   cat >"$workdir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=$listeners
+listener.security.protocol.map=$protocols
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
@@ -78,6 +89,9 @@ group.initial.rebalance.delay.ms=0
 log.segment.bytes=1048576
 log.cleaner.backoff.ms=1000
 EOF
+  if [[ -n "$sasl_port" ]]; then
+    write_sasl_config
+  fi
 
   cat >"$workdir/log4j2.properties" <<'EOF'
 status = warn
@@ -89,6 +103,19 @@ rootLogger.level = info
 rootLogger.appenderRef.out.ref = out
 logger.cleaner.name = kafka.log.LogCleaner
 logger.cleaner.level = info
+EOF
+}
+
+# write_sasl_config enables the SASL listener's mechanisms. PLAIN users live
+# in the JAAS line; SCRAM users are created by format_storage (--add-scram),
+# so the SCRAM login modules need no user list.
+write_sasl_config() {
+  cat >>"$workdir/server.properties" <<EOF
+
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+listener.name.sasl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 EOF
 }
 
@@ -122,8 +149,13 @@ format_storage() {
     return 1
   fi
 
+  local scram=()
+  if [[ -n "$sasl_port" ]]; then
+    scram=(--add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]"
+      --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]")
+  fi
   java_cmd kafka.tools.StorageTool format --standalone \
-    -t "$cluster_id" -c "$workdir/server.properties" >"$out" 2>&1 || {
+    -t "$cluster_id" -c "$workdir/server.properties" "${scram[@]}" >"$out" 2>&1 || {
     cat "$out" >&2
     return 1
   }
@@ -156,7 +188,7 @@ main() {
   fi
   rm -f "$pidfile"
 
-  for p in "$port" "$controller_port"; do
+  for p in "$port" "$controller_port" $sasl_port; do
     if port_taken "$p"; then
       log "127.0.0.1:$p is in use by a process this script did not start"
       return 1

@@ -139,13 +139,14 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, cfg TopicConfig, topics
 }
 
 // Ping waits until the cluster answers a metadata request, or until timeout.
-// It turns an unreachable broker into one clear error instead of endless
-// retries.
+// It turns an unreachable broker, rejected SASL credentials or an untrusted
+// certificate into one clear error naming the settings to check, instead of
+// endless retries.
 func Ping(ctx context.Context, cl *kgo.Client, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := cl.Ping(ctx); err != nil {
-		return fmt.Errorf("kafka brokers unreachable after %s (check KAFKA_BROKERS): %w", timeout, err)
+		return explainConnect(cl, timeout, err)
 	}
 	return nil
 }
