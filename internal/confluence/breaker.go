@@ -55,7 +55,7 @@ func newBreakerLayer(next http.RoundTripper, name string, cfg Config, log *slog.
 		Name:          name,
 		MaxRequests:   1,
 		Timeout:       time.Nanosecond, // the open period is timed in admit, on the Clock
-		ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures+1000 },
+		ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
 		OnStateChange: l.stateChanged,
 		IsExcluded:    func(err error) bool { return errors.Is(err, errNotCounted) },
 	})

@@ -152,7 +152,7 @@ type budgetLayer struct {
 var _ http.RoundTripper = (*budgetLayer)(nil)
 
 func (l *budgetLayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := error(nil); err != nil {
+	if err := l.budget.wait(req.Context()); err != nil {
 		return nil, err
 	}
 	resp, err := l.next.RoundTrip(req)

@@ -134,7 +134,7 @@ func (c *fakeClock) fireLocked() {
 // hangGuard bounds how long a test waits for the client to reach a wait
 // it must reach. It turns a would-be hang into a failure; it asserts
 // nothing about speed.
-const hangGuard = 30 * time.Second
+const hangGuard = 10 * time.Second
 
 // waitTimers blocks until at least n timers are pending.
 func (c *fakeClock) waitTimers(t *testing.T, n int) {
