@@ -105,19 +105,19 @@ func benchFranzGo(b *testing.B, seeds []string, recs *captured, txnEvents int) {
 	reportRates(b, recs)
 }
 
-func newPlainClient(b *testing.B, seeds []string, transactional bool) *kgo.Client {
-	b.Helper()
+func newPlainClient(tb testing.TB, seeds []string, transactional bool) *kgo.Client {
+	tb.Helper()
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.ProducerBatchMaxBytes(1 << 20),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 	}
 	if transactional {
-		opts = append(opts, kgo.TransactionalID(kafkatest.TopicName(b, "bench-txn")))
+		opts = append(opts, kgo.TransactionalID(kafkatest.TopicName(tb, "bench-txn")))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return cl
 }

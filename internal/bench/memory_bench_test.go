@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,11 @@ type childResult struct {
 	// PeakTotal is the most memory the Go runtime had mapped
 	// (/memory/classes/total:bytes).
 	PeakTotal uint64 `json:"peakTotal"`
+	// PeakRSS is the process's resident set high-water mark (VmHWM).
+	PeakRSS uint64 `json:"peakRSS"`
+	// Retained is the live heap after the crawl and a forced GC: what a
+	// crawl leaves behind.
+	Retained uint64 `json:"retained"`
 }
 
 // BenchmarkCrawlMemory measures the producer process's memory during a full
@@ -58,22 +64,22 @@ type childResult struct {
 // process, are not counted. The figures must not grow with the number of
 // pages. Run with -benchtime=1x: one crawl per size is enough for a peak.
 //
-// With BENCH_HEAP_PROFILES=dir set, the child writes a heap profile to dir
+// BENCH_MEMORY_PAGES=n1,n2,... measures other sizes instead. With
+// BENCH_HEAP_PROFILES=dir set, the child writes a heap profile to dir
 // each time its live heap reaches a new high, for `go tool pprof`.
 func BenchmarkCrawlMemory(b *testing.B) {
-	for _, pages := range []int{10_000, 100_000} {
+	for _, pages := range memorySizes(b) {
 		b.Run(fmt.Sprintf("pages=%d", pages), func(b *testing.B) {
 			env := startSite(b, pages)
 			seeds, _ := kafkatest.Brokers(b)
 			want := env.site.Expected()
 			var peak childResult
-			var rss int64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				topics := freshTopics(b, seeds)
 				b.StartTimer()
 
-				res, maxRSS, err := runCrawlChild(b.Context(), env.url, seeds, topics)
+				res, err := runCrawlChild(b.Context(), env.url, seeds, topics)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -81,21 +87,44 @@ func BenchmarkCrawlMemory(b *testing.B) {
 					b.Fatalf("child crawl committed %d page events, want %d", got, want.Pages+want.BlogPosts)
 				}
 				peak = maxResult(peak, res)
-				rss = max(rss, maxRSS)
 			}
 			const mb = 1 << 20
 			b.ReportMetric(float64(peak.PeakHeap)/mb, "peak-heap-MB")
 			b.ReportMetric(float64(peak.PeakLive)/mb, "peak-live-MB")
 			b.ReportMetric(float64(peak.PeakTotal)/mb, "peak-runtime-MB")
-			b.ReportMetric(float64(rss)/mb, "peak-RSS-MB")
+			b.ReportMetric(float64(peak.PeakRSS)/mb, "peak-RSS-MB")
+			b.ReportMetric(float64(peak.Retained)/mb, "retained-MB")
 			b.ReportMetric(float64(want.Pages+want.BlogPosts)*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
 		})
 	}
 }
 
+// memorySizes returns the site sizes to measure: 10,000 and 100,000 pages,
+// or the comma-separated list in BENCH_MEMORY_PAGES, to look for a trend.
+func memorySizes(b *testing.B) []int {
+	raw := os.Getenv("BENCH_MEMORY_PAGES")
+	if raw == "" {
+		return []int{10_000, 100_000}
+	}
+	var sizes []int
+	for f := range strings.SplitSeq(raw, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("BENCH_MEMORY_PAGES=%q: %q is not a page count", raw, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
+}
+
 // runCrawlChild crawls the site at url in a child process and returns its
-// report and its peak resident set size in bytes.
-func runCrawlChild(ctx context.Context, url string, seeds []string, topics schema.Topics) (childResult, int64, error) {
+// report.
+//
+// The child measures its own peak RSS: the rusage of a child started by
+// os/exec is no use here, because Go starts children with vfork semantics
+// and Linux folds the parent's high-water mark into the child's ru_maxrss
+// at exec, so it reports this process's peak, kfake's data included.
+func runCrawlChild(ctx context.Context, url string, seeds []string, topics schema.Topics) (childResult, error) {
 	prefix := strings.TrimSuffix(topics.Users, "users")
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=1", childURLEnv+"="+url,
@@ -103,19 +132,14 @@ func runCrawlChild(ctx context.Context, url string, seeds []string, topics schem
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return childResult{}, 0, fmt.Errorf("crawl child: %w\n%s", err, stderr.Bytes())
+		return childResult{}, fmt.Errorf("crawl child: %w\n%s", err, stderr.Bytes())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res childResult
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		return childResult{}, 0, fmt.Errorf("decode crawl child report %q: %w", stdout.Bytes(), err)
+		return childResult{}, fmt.Errorf("decode crawl child report %q: %w", stdout.Bytes(), err)
 	}
-	usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return res, 0, fmt.Errorf("crawl child: no rusage on this platform")
-	}
-	// Linux reports ru_maxrss in KiB.
-	return res, usage.Maxrss << 10, nil
+	return res, nil
 }
 
 func maxResult(a, b childResult) childResult {
@@ -126,6 +150,8 @@ func maxResult(a, b childResult) childResult {
 		PeakHeap:   max(a.PeakHeap, b.PeakHeap),
 		PeakLive:   max(a.PeakLive, b.PeakLive),
 		PeakTotal:  max(a.PeakTotal, b.PeakTotal),
+		PeakRSS:    max(a.PeakRSS, b.PeakRSS),
+		Retained:   max(a.Retained, b.Retained),
 	}
 }
 
@@ -152,6 +178,14 @@ func runChild() int {
 	}
 	res.PageEvents = stats.Pages.Load() + stats.BlogPosts.Load()
 	res.Seconds = elapsed.Seconds()
+	res.Retained = retainedHeap()
+	if s.profiles != "" {
+		s.writeProfile("end")
+	}
+	if res.PeakRSS, err = peakRSS(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	out, err := json.Marshal(res)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -212,7 +246,7 @@ func (s *sampler) sample(samples []metrics.Sample) {
 	metrics.Read(samples)
 	live := samples[1].Value.Uint64()
 	if live > s.peak.PeakLive && s.profiles != "" {
-		s.writeProfile(live)
+		s.writeProfile(fmt.Sprintf("%012d", live))
 	}
 	s.peak.PeakHeap = max(s.peak.PeakHeap, samples[0].Value.Uint64())
 	s.peak.PeakLive = max(s.peak.PeakLive, live)
@@ -220,10 +254,10 @@ func (s *sampler) sample(samples []metrics.Sample) {
 	s.peak.GCs = samples[3].Value.Uint64()
 }
 
-// writeProfile writes the heap profile as of the last GC, named after the
-// live heap it was taken at.
-func (s *sampler) writeProfile(live uint64) {
-	f, err := os.Create(fmt.Sprintf("%s/heap-%012d.pprof", s.profiles, live))
+// writeProfile writes the heap profile as of the last GC to
+// heap-<name>.pprof.
+func (s *sampler) writeProfile(name string) {
+	f, err := os.Create(fmt.Sprintf("%s/heap-%s.pprof", s.profiles, name))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "heap profile:", err)
 		return
@@ -232,4 +266,33 @@ func (s *sampler) writeProfile(live uint64) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		fmt.Fprintln(os.Stderr, "heap profile:", err)
 	}
+}
+
+// retainedHeap forces a GC and returns the live heap after it.
+func retainedHeap() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// peakRSS returns the process's resident set high-water mark, from the
+// VmHWM line of /proc/self/status.
+func peakRSS() (uint64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("peak rss: %w", err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		kib, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("peak rss: parse %q: %w", line, err)
+		}
+		return kib << 10, nil
+	}
+	return 0, fmt.Errorf("peak rss: no VmHWM in /proc/self/status")
 }
