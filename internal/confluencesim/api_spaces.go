@@ -145,7 +145,7 @@ func (s *Site) spaceKey(k int, field string) okey {
 	case "key":
 		return okey{str: sp.key, id: sp.id}
 	case "name":
-		return okey{str: sp.name, id: sp.id}
+		return okey{str: s.spaceName(k), id: sp.id}
 	}
 	return okey{num: sp.id, id: sp.id}
 }
@@ -177,7 +177,7 @@ func (s *Site) getSpace(w http.ResponseWriter, r *http.Request, rq *request) {
 
 func (s *Site) spaceJSON(k int, format string, icon bool) *spaceJSON {
 	sp := s.spaces[k]
-	v := &spaceJSON{ID: strconv.FormatInt(sp.id, 10), Key: sp.key, Name: sp.name, Type: sp.typ,
+	v := &spaceJSON{ID: strconv.FormatInt(sp.id, 10), Key: sp.key, Name: s.spaceName(k), Type: sp.typ,
 		Status: sp.status, AuthorID: sp.authorID, CreatedAt: sp.createdAt.Format(timeFormat),
 		Links: spaceLinks{WebUI: "/spaces/" + sp.key}}
 	if sp.typ == "global" {

@@ -112,7 +112,7 @@ func (s *Site) usersBulk(w http.ResponseWriter, r *http.Request, rq *request) {
 }
 
 func (s *Site) userJSON(u int) userJSON {
-	usr := s.users[u]
+	usr := s.user(u)
 	v := userJSON{DisplayName: usr.displayName, TimeZone: usr.timeZone,
 		IsExternalCollaborator: usr.external, AccountStatus: usr.accountStatus,
 		AccountID: usr.accountID, Email: usr.email, AccountType: usr.accountType,
@@ -126,7 +126,7 @@ func (s *Site) userJSON(u int) userJSON {
 }
 
 func (s *Site) picture(u int) iconJSON {
-	usr := s.users[u]
+	usr := s.user(u)
 	if usr.accountType == "app" || usr.accountStatus == "closed" {
 		return iconJSON{Path: "/wiki/aa-avatar/default.png", Width: 48, Height: 48, IsDefault: true}
 	}
@@ -134,7 +134,7 @@ func (s *Site) picture(u int) iconJSON {
 }
 
 func (s *Site) v1User(u int, base string) v1UserJSON {
-	usr := s.users[u]
+	usr := s.user(u)
 	return v1UserJSON{Type: "known", AccountID: usr.accountID, AccountType: usr.accountType,
 		Email: usr.email, PublicName: usr.publicName, ProfilePicture: s.picture(u),
 		DisplayName: usr.displayName, IsExternalCollaborator: usr.external,
@@ -160,8 +160,8 @@ func (s *Site) searchUsers(w http.ResponseWriter, r *http.Request, rq *request) 
 	limit = min(limit, maxSearchLimit)
 
 	var all []int
-	for u, usr := range s.users {
-		if usr.accountStatus != "closed" {
+	for u := range s.users {
+		if s.user(u).accountStatus != "closed" {
 			all = append(all, u)
 		}
 	}
@@ -183,7 +183,7 @@ func (s *Site) searchUsers(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Site) searchResult(u int, base string) searchResultJSON {
-	usr := s.users[u]
+	usr := s.user(u)
 	modified := epochStart.Add(time.Duration(u) * 7 * time.Hour)
 	return searchResultJSON{User: s.v1User(u, base), Title: usr.displayName,
 		URL: "/people/" + usr.accountID, Breadcrumbs: []string{}, EntityType: "user",

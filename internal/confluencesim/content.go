@@ -66,7 +66,7 @@ func (s *Site) count(k kind) int {
 	if k == kindBlog {
 		return s.cfg.BlogPosts
 	}
-	return s.cfg.Pages
+	return s.cfg.Pages + len(s.addedPages())
 }
 
 func (sp space) contentRange(k kind) (int, int) {
@@ -111,6 +111,9 @@ func (s *Site) decodeID(id int64) (kind, int, bool) {
 
 // spaceOf returns the space holding page or blog post i.
 func (s *Site) spaceOf(k kind, i int) int {
+	if k == kindPage && i >= s.cfg.Pages {
+		return s.addedPages()[i-s.cfg.Pages].space
+	}
 	return sort.Search(len(s.spaces), func(sk int) bool {
 		_, hi := s.spaces[sk].contentRange(k)
 		return hi > i
@@ -120,6 +123,9 @@ func (s *Site) spaceOf(k kind, i int) int {
 // created returns the creation time of page or blog post i; it grows
 // strictly with i.
 func (s *Site) created(k kind, i int) time.Time {
+	if k == kindPage && i >= s.cfg.Pages {
+		return s.addedPages()[i-s.cfg.Pages].createdAt
+	}
 	step := s.pageStep
 	if k == kindBlog {
 		step = s.blogStep
@@ -169,6 +175,9 @@ func (s *Site) statusLocked(k kind, i int) string {
 // trashed, a few blog posts trashed.
 func (s *Site) baseStatus(k kind, i int) string {
 	x := mix(s.cfg.Seed, s.salt(k), uint64(i), 2) % 100
+	if k == kindPage && i >= s.cfg.Pages {
+		return "current" // created through CreatePage
+	}
 	if k == kindBlog {
 		if x == 0 {
 			return "trashed"
@@ -198,6 +207,9 @@ func defaultStatus(k kind, status string) bool {
 }
 
 func (s *Site) derive(k kind, i int) content {
+	if k == kindPage && i >= s.cfg.Pages {
+		return s.deriveAdded(i)
+	}
 	h := mix(s.cfg.Seed, s.salt(k), uint64(i), 3)
 	r := newRNG(h)
 	sk := s.spaceOf(k, i)

@@ -90,13 +90,11 @@ func (s *Site) matchLocked(q contentQuery, i int, global bool) bool {
 	if global && q.spaces != nil && !slices.Contains(q.spaces, s.spaceOf(q.kind, i)) {
 		return false
 	}
-	if sp := s.spaces[s.spaceOf(q.kind, i)]; q.rootOnly && i-sp.pageLo >= sp.roots {
+	if q.rootOnly && !s.topLevel(i) {
 		return false
 	}
 	if q.title != "" {
-		sk := s.spaceOf(q.kind, i)
-		lo, _ := s.spaces[sk].contentRange(q.kind)
-		return s.title(q.kind, i, i-lo, s.spaces[sk]) == q.title
+		return s.titleOf(q.kind, i) == q.title
 	}
 	return true
 }
@@ -137,12 +135,18 @@ func (s *Site) rangeSeq(q contentQuery) seq {
 		lo, hi := s.spaces[sk].contentRange(q.kind)
 		offs[n+1] = offs[n] + hi - lo
 	}
+	// Created pages have the highest indices, so they follow the derived
+	// ranges and the sequence stays in ascending order.
+	added := s.addedIn(q.kind, spaces...)
 	at := func(pos int) int {
+		if pos >= offs[len(spaces)] {
+			return added[pos-offs[len(spaces)]]
+		}
 		n := sort.SearchInts(offs, pos+1) - 1
 		lo, _ := s.spaces[spaces[n]].contentRange(q.kind)
 		return lo + pos - offs[n]
 	}
-	return seq{n: offs[len(spaces)], at: at}
+	return seq{n: offs[len(spaces)] + len(added), at: at}
 }
 
 // keyLocked returns the sort key of page or blog post i; s.mu is held.
@@ -156,9 +160,7 @@ func (s *Site) keyLocked(k kind, i int, field string) okey {
 	case fieldModified:
 		key.num = s.modifiedLocked(k, i).UnixMilli()
 	case fieldTitle:
-		sk := s.spaceOf(k, i)
-		lo, _ := s.spaces[sk].contentRange(k)
-		key.str = s.title(k, i, i-lo, s.spaces[sk])
+		key.str = s.titleOf(k, i)
 	}
 	return key
 }
@@ -179,14 +181,20 @@ func (s *Site) perm(pk permKey) []int32 {
 		return p
 	}
 	lo, hi := 0, s.count(pk.kind)
+	var added []int
 	if pk.space >= 0 {
 		lo, hi = s.spaces[pk.space].contentRange(pk.kind)
+		added = s.addedIn(pk.kind, pk.space)
 	}
-	keys := make([]okey, hi-lo)
-	p = make([]int32, hi-lo)
-	for n := range p {
-		p[n] = int32(lo + n)
-		keys[n] = s.keyLocked(pk.kind, lo+n, pk.field)
+	keys := make([]okey, 0, hi-lo+len(added))
+	p = make([]int32, 0, hi-lo+len(added))
+	for i := lo; i < hi; i++ {
+		p = append(p, int32(i))
+		keys = append(keys, s.keyLocked(pk.kind, i, pk.field))
+	}
+	for _, i := range added {
+		p = append(p, int32(i))
+		keys = append(keys, s.keyLocked(pk.kind, i, pk.field))
 	}
 	sort.Sort(byKey{p: p, keys: keys})
 	s.perms[pk] = p

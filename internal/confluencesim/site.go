@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,9 +24,13 @@ type Site struct {
 	handler    http.Handler
 	bufs       bufferPool
 
+	added atomic.Pointer[[]addedPage] // pages made by CreatePage; copied on write
+
 	mu         sync.RWMutex        // guards the content state below
 	overrides  map[int64]*override // edited, trashed or deleted content by id
 	lastChange time.Time           // modification date of the latest edit
+	spaceNames map[int]string      // renamed spaces by index, see RenameSpace
+	userEdits  map[int]UserChange  // changed accounts by index, see ChangeUser
 	perms      map[permKey][]int32 // cached sort orders, see Site.perm
 
 	reqMu  sync.Mutex // guards the request state below
@@ -113,17 +118,17 @@ func (s *Site) Expected() Counts {
 	for _, id := range referenced {
 		crawlable[id] = true
 	}
-	for _, u := range s.users {
-		if u.accountStatus != "closed" {
+	for u := range s.users {
+		if usr := s.user(u); usr.accountStatus != "closed" {
 			c.Users++
-			crawlable[u.accountID] = true
+			crawlable[usr.accountID] = true
 		}
 	}
 	c.CrawlableUsers = len(crawlable)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for i := range s.cfg.Pages {
+	for i := range s.count(kindPage) {
 		if st := s.statusLocked(kindPage, i); st == "current" || st == "archived" {
 			c.Pages++
 		}
@@ -191,8 +196,12 @@ func (s *Site) contentIDs(k kind, spaceID string) []string {
 		return nil
 	}
 	lo, hi := s.spaces[sk].contentRange(k)
-	ids := make([]string, 0, hi-lo)
+	added := s.addedIn(k, sk)
+	ids := make([]string, 0, hi-lo+len(added))
 	for i := lo; i < hi; i++ {
+		ids = append(ids, strconv.FormatInt(s.contentID(k, i), 10))
+	}
+	for _, i := range added {
 		ids = append(ids, strconv.FormatInt(s.contentID(k, i), 10))
 	}
 	return ids
