@@ -1,6 +1,9 @@
 package index
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -26,13 +29,31 @@ type errorResponse struct {
 // A missing q or a limit that is not a number is a 400. Errors are logged
 // and answered with a 500 that does not repeat them.
 func (s *Store) Handler() http.Handler {
+	return newHandler(s, s.log)
+}
+
+// reader is what the HTTP interface reads: a Store, or a Live that
+// forwards to its current Store.
+type reader interface {
+	Search(ctx context.Context, query string, limit int) ([]Hit, error)
+	Counts(ctx context.Context) (Counts, error)
+}
+
+// handler serves a reader over HTTP.
+type handler struct {
+	r   reader
+	log *slog.Logger
+}
+
+func newHandler(r reader, logger *slog.Logger) http.Handler {
+	h := &handler{r: r, log: logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /search", s.serveSearch)
-	mux.HandleFunc("GET /counts", s.serveCounts)
+	mux.HandleFunc("GET /search", h.serveSearch)
+	mux.HandleFunc("GET /counts", h.serveCounts)
 	return mux
 }
 
-func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
+func (h *handler) serveSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	query := q.Get("q")
 	if query == "" {
@@ -49,9 +70,13 @@ func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 
-	hits, err := s.Search(r.Context(), query, limit)
+	hits, err := h.r.Search(r.Context(), query, limit)
+	if errors.Is(err, ErrNoIndex) {
+		writeJSON(w, http.StatusServiceUnavailable, errorResponse{err.Error()})
+		return
+	}
 	if err != nil {
-		s.log.Error("search failed", "err", err)
+		h.log.Error("search failed", "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorResponse{"search failed"})
 		return
 	}
@@ -61,10 +86,14 @@ func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, searchResponse{Query: query, Hits: hits})
 }
 
-func (s *Store) serveCounts(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Counts(r.Context())
+func (h *handler) serveCounts(w http.ResponseWriter, r *http.Request) {
+	c, err := h.r.Counts(r.Context())
+	if errors.Is(err, ErrNoIndex) {
+		writeJSON(w, http.StatusServiceUnavailable, errorResponse{err.Error()})
+		return
+	}
 	if err != nil {
-		s.log.Error("count failed", "err", err)
+		h.log.Error("count failed", "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorResponse{"count failed"})
 		return
 	}
