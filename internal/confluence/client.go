@@ -50,6 +50,7 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	}
 	rt, br, b := newTransport(base, s, cfg, logger)
 	c.http, c.breaker, c.budget = newHTTPClient(rt), br, b
+	c.cfg.APIToken, c.cfg.BearerToken = "", "" // the auth layer holds them now
 	return c, nil
 }
 
@@ -58,6 +59,9 @@ func newBaseTransport() *http.Transport {
 	t.MaxIdleConnsPerHost = 64 // one site, many concurrent crawlers
 	return t
 }
+
+// String names the Client's site.
+func (c *Client) String() string { return "confluence.Client(" + c.site.id + ")" }
 
 // Site returns the site's stable identity: "acme.atlassian.net",
 // "api.atlassian.com/ex/confluence/<cloudId>", or "127.0.0.1:PORT".

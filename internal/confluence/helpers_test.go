@@ -2,6 +2,7 @@ package confluence
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -217,6 +218,7 @@ func newFakeSite(t *testing.T, clk Clock, h func(w http.ResponseWriter, r *http.
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body bytes.Buffer
 		_, _ = body.ReadFrom(r.Body) // a test server reading a loopback body
+		r.Body = io.NopCloser(bytes.NewReader(body.Bytes()))
 		s.mu.Lock()
 		s.reqs = append(s.reqs, seen{
 			Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
