@@ -37,6 +37,7 @@ type breakerLayer struct {
 	openFor time.Duration
 	log     *slog.Logger
 	onWait  func(reason string, d time.Duration)
+	observe Observer // nil: none
 
 	openUntil atomic.Int64 // Clock time in Unix nanoseconds
 	settled   notifier     // signalled when any admitted attempt ends
@@ -49,7 +50,7 @@ type breakerLayer struct {
 var _ http.RoundTripper = (*breakerLayer)(nil)
 
 func newBreakerLayer(next http.RoundTripper, name string, cfg Config, log *slog.Logger) *breakerLayer {
-	l := &breakerLayer{next: next, clk: cfg.Clock, openFor: cfg.BreakerOpenFor, log: log, onWait: cfg.OnWait}
+	l := &breakerLayer{next: next, clk: cfg.Clock, openFor: cfg.BreakerOpenFor, log: log, onWait: cfg.OnWait, observe: cfg.Observer}
 	failures := cfg.BreakerFailures
 	l.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:          name,
@@ -133,6 +134,9 @@ func (l *breakerLayer) stateChanged(name string, from, to gobreaker.State) {
 	l.log.Warn("breaker state changed", "from", from.String(), "to", to.String())
 	if to == gobreaker.StateOpen && l.onWait != nil {
 		l.onWait(WaitBreakerOpen, l.openFor)
+	}
+	if l.observe != nil {
+		l.observe.BreakerChanged(to.String())
 	}
 }
 

@@ -94,6 +94,22 @@ type Config struct {
 	// OnWait, if set, is called when a site-wide wait begins, with one of
 	// the Wait* reasons and the wait's length. It must not block.
 	OnWait func(reason string, d time.Duration)
+	// Observer, if set, is told about every retry and every change of the
+	// breaker's state, for metrics and status pages.
+	Observer Observer
+}
+
+// Observer watches a Client's resilience policy. Its methods are called on
+// the request path, possibly concurrently, and must not block.
+type Observer interface {
+	// Retried is called before a request is attempted again: path is the
+	// URL path, attempt the number of the failed attempt (1 for the first),
+	// status its HTTP status (0 for a transport error), and wait the backoff
+	// before the next attempt.
+	Retried(method, path string, attempt, status int, wait time.Duration)
+	// BreakerChanged is called when the site's breaker changes state, with
+	// "closed", "half-open" or "open".
+	BreakerChanged(state string)
 }
 
 var (

@@ -212,7 +212,7 @@ type fakeSite struct {
 	reqs []seen
 }
 
-func newFakeSite(t *testing.T, clk Clock, h func(w http.ResponseWriter, r *http.Request, n int)) *fakeSite {
+func newFakeSite(t testing.TB, clk Clock, h func(w http.ResponseWriter, r *http.Request, n int)) *fakeSite {
 	t.Helper()
 	s := &fakeSite{clk: clk}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

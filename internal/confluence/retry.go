@@ -31,6 +31,7 @@ type retryLayer struct {
 	backoffMax  time.Duration
 	jitter      func(limit time.Duration) time.Duration
 	log         *slog.Logger
+	observer    Observer // nil: none
 }
 
 var _ http.RoundTripper = (*retryLayer)(nil)
@@ -49,6 +50,9 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		l.log.Warn("request retry", "method", req.Method, "path", req.URL.Path,
 			"attempt", attempt, "status", statusOf(resp), "err", err, "wait", wait)
+		if l.observer != nil {
+			l.observer.Retried(req.Method, req.URL.Path, attempt, statusOf(resp), wait)
+		}
 		discard(resp)
 		if err := sleep(ctx, l.clk, wait); err != nil {
 			return nil, err

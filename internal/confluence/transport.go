@@ -36,6 +36,7 @@ func newTransport(base http.RoundTripper, s site, cfg Config, log *slog.Logger) 
 	rt = &retryLayer{
 		next: br, clk: cfg.Clock, maxAttempts: cfg.MaxAttempts,
 		backoffBase: cfg.BackoffBase, backoffMax: cfg.BackoffMax, jitter: fullJitter, log: log,
+		observer: cfg.Observer,
 	}
 	rt = &authLayer{next: rt, origin: s.origin(), authorization: authorization(cfg), userAgent: cfg.UserAgent}
 	return rt, br, b
