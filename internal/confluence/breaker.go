@@ -31,13 +31,13 @@ var (
 // half-open, one probe goes out and the others wait for its outcome. No
 // request fails because the breaker is open.
 type breakerLayer struct {
-	next    http.RoundTripper
-	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
-	clk     Clock
-	openFor time.Duration
-	log     *slog.Logger
-	onWait  func(reason string, d time.Duration)
-	observe Observer // nil: none
+	next     http.RoundTripper
+	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
+	clk      Clock
+	openFor  time.Duration
+	log      *slog.Logger
+	onWait   func(reason string, d time.Duration)
+	observer Observer // nil: none
 
 	openUntil atomic.Int64 // Clock time in Unix nanoseconds
 	settled   notifier     // signalled when any admitted attempt ends
@@ -50,7 +50,10 @@ type breakerLayer struct {
 var _ http.RoundTripper = (*breakerLayer)(nil)
 
 func newBreakerLayer(next http.RoundTripper, name string, cfg Config, log *slog.Logger) *breakerLayer {
-	l := &breakerLayer{next: next, clk: cfg.Clock, openFor: cfg.BreakerOpenFor, log: log, onWait: cfg.OnWait, observe: cfg.Observer}
+	l := &breakerLayer{
+		next: next, clk: cfg.Clock, openFor: cfg.BreakerOpenFor,
+		log: log, onWait: cfg.OnWait, observer: cfg.Observer,
+	}
 	failures := cfg.BreakerFailures
 	l.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:          name,
@@ -135,8 +138,8 @@ func (l *breakerLayer) stateChanged(name string, from, to gobreaker.State) {
 	if to == gobreaker.StateOpen && l.onWait != nil {
 		l.onWait(WaitBreakerOpen, l.openFor)
 	}
-	if l.observe != nil {
-		l.observe.BreakerChanged(to.String())
+	if l.observer != nil {
+		l.observer.BreakerChanged(to.String())
 	}
 }
 

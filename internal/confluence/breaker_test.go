@@ -3,6 +3,7 @@ package confluence
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,7 +37,9 @@ func TestBreakerOpensAndRecoversThroughHalfOpen(t *testing.T) {
 				writeJSON(w, 200, onePage)
 			})
 			waits := &waitRecorder{}
+			obs := &observerRecorder{}
 			c, logs := testClient(t, site.srv.URL, clk, func(c *Config) {
+				c.Observer = obs
 				c.BreakerFailures = 3
 				c.BreakerOpenFor = 30 * time.Second
 				c.MaxAttempts = 10
@@ -62,6 +65,16 @@ func TestBreakerOpensAndRecoversThroughHalfOpen(t *testing.T) {
 			reasons, durs := waits.get()
 			if len(reasons) != tt.wantOpens || reasons[0] != WaitBreakerOpen || durs[0] != 30*time.Second {
 				t.Errorf("OnWait calls = %v %v, want %d × %q 30s", reasons, durs, tt.wantOpens, WaitBreakerOpen)
+			}
+			states, retries := obs.get()
+			if states[0] != "open" || states[len(states)-1] != "closed" || len(retries) != tt.failing {
+				t.Errorf("Observer saw states %v and %d retries, want open ... closed and %d retries",
+					states, len(retries), tt.failing)
+			}
+			for i, r := range retries {
+				if r != fmt.Sprintf("GET /wiki/api/v2/pages/42 attempt %d status 500", i+1) {
+					t.Errorf("Observer retry %d = %q", i+1, r)
+				}
 			}
 			l := logs.String()
 			for _, change := range []string{`"from":"closed","to":"open"`, `"from":"open","to":"half-open"`, `"from":"half-open","to":"closed"`} {
@@ -224,4 +237,29 @@ func TestBreakerVerdict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// observerRecorder is an Observer that keeps what it was told.
+type observerRecorder struct {
+	mu      sync.Mutex
+	states  []string
+	retries []string
+}
+
+func (o *observerRecorder) Retried(method, path string, attempt, status int, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.retries = append(o.retries, fmt.Sprintf("%s %s attempt %d status %d", method, path, attempt, status))
+}
+
+func (o *observerRecorder) BreakerChanged(state string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.states = append(o.states, state)
+}
+
+func (o *observerRecorder) get() (states, retries []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.states...), append([]string(nil), o.retries...)
 }

@@ -182,12 +182,11 @@ func (l *budgetLayer) observe(req *http.Request, resp *http.Response) {
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		l.budget.slow()
-		l.log.Warn("rate limited without retry-after", "status", resp.StatusCode,
-			"rate", l.budget.currentRate())
+		l.budget.slow() // the retry layer backs off and logs the retry
+		l.log.Debug("budget slowed", "status", resp.StatusCode, "rate", l.budget.currentRate())
 	case strings.EqualFold(resp.Header.Get("X-RateLimit-NearLimit"), "true"):
 		l.budget.slow()
-		l.log.Debug("rate limit near", "rate", l.budget.currentRate())
+		l.log.Debug("budget slowed", "near_limit", true, "rate", l.budget.currentRate())
 	case resp.StatusCode < 300:
 		l.budget.speedUp()
 	}

@@ -48,15 +48,26 @@ func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry || attempt >= l.maxAttempts || !replayable(req) {
 			return resp, attemptsError(err, attempt)
 		}
-		l.log.Warn("request retry", "method", req.Method, "path", req.URL.Path,
-			"attempt", attempt, "status", statusOf(resp), "err", err, "wait", wait)
-		if l.observer != nil {
-			l.observer.Retried(req.Method, req.URL.Path, attempt, statusOf(resp), wait)
-		}
+		l.report(req, resp, err, attempt, wait)
 		discard(resp)
 		if err := sleep(ctx, l.clk, wait); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// report logs a retry and tells the Observer.
+func (l *retryLayer) report(req *http.Request, resp *http.Response, err error, attempt int, wait time.Duration) {
+	attrs := []any{"method", req.Method, "path", req.URL.Path, "attempt", attempt, "wait", wait}
+	if resp != nil {
+		attrs = append(attrs, "status", resp.StatusCode)
+	}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	l.log.Warn("request retry", attrs...)
+	if l.observer != nil {
+		l.observer.Retried(req.Method, req.URL.Path, attempt, statusOf(resp), wait)
 	}
 }
 
