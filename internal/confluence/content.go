@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -66,9 +67,8 @@ func (c *Client) ListBlogPostsModifiedSince(ctx context.Context, since time.Time
 	return c.listModified(ctx, "blogposts", KindBlogPost, since, fn)
 }
 
-// TODO(#2): the modified-since listings use the API's default statuses
-// (current and archived); trashed content is found by FetchPage returning
-// status "trashed", not by polling, until the producer needs it here.
+// The modified-since listings use the API's default statuses (current and
+// archived); ListPagesWithStatus finds trashed and deleted content.
 func (c *Client) listModified(ctx context.Context, kindPath, kind string, since time.Time, fn func([]Page) error) error {
 	query := url.Values{"sort": {"-modified-date"}, "body-format": {"storage"}}
 	p := &cursorPager[wirePage]{
@@ -86,6 +86,42 @@ func (c *Client) listModified(ctx context.Context, kindPath, kind string, since 
 				return errStopListing
 			}
 			return nil
+		},
+	}
+	return p.run(ctx, "")
+}
+
+// Statuses accepted by ListPagesWithStatus and ListBlogPostsWithStatus,
+// from the status enums of GET /pages and GET /blogposts.
+var (
+	pageStatuses     = []string{"current", "archived", "deleted", "trashed"}
+	blogPostStatuses = []string{"current", "deleted", "trashed"}
+)
+
+// ListPagesWithStatus calls fn with the site's pages in one status
+// ("current", "archived", "deleted" or "trashed"), without bodies (GET
+// /wiki/api/v2/pages?status=...). It blocks like ListSpaces.
+func (c *Client) ListPagesWithStatus(ctx context.Context, status string, fn func(batch []Page) error) error {
+	return c.listStatus(ctx, "pages", KindPage, status, pageStatuses, fn)
+}
+
+// ListBlogPostsWithStatus is ListPagesWithStatus for blog posts, whose
+// statuses are "current", "deleted" and "trashed".
+func (c *Client) ListBlogPostsWithStatus(ctx context.Context, status string, fn func(batch []Page) error) error {
+	return c.listStatus(ctx, "blogposts", KindBlogPost, status, blogPostStatuses, fn)
+}
+
+func (c *Client) listStatus(ctx context.Context, kindPath, kind, status string, allowed []string, fn func([]Page) error) error {
+	what := fmt.Sprintf("list %s with status %s", kindPath, status)
+	if !slices.Contains(allowed, status) {
+		return fmt.Errorf("%s: status must be one of %v", what, allowed)
+	}
+	p := &cursorPager[wirePage]{
+		c:     c,
+		what:  what,
+		first: c.v2("/"+kindPath, url.Values{"status": {status}}),
+		fn: func(results []wirePage, base, _ string) error {
+			return fn(c.pages(results, kind, base))
 		},
 	}
 	return p.run(ctx, "")

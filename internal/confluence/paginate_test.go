@@ -390,3 +390,52 @@ func TestWithLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestListWithStatus(t *testing.T) {
+	tests := []struct {
+		name     string
+		list     func(c *Client, fn func([]Page) error) error
+		wantPath string
+		wantKind string
+		wantErr  bool
+	}{
+		{"trashed pages", func(c *Client, fn func([]Page) error) error {
+			return c.ListPagesWithStatus(t.Context(), "trashed", fn)
+		}, "/wiki/api/v2/pages", KindPage, false},
+		{"deleted blog posts", func(c *Client, fn func([]Page) error) error {
+			return c.ListBlogPostsWithStatus(t.Context(), "deleted", fn)
+		}, "/wiki/api/v2/blogposts", KindBlogPost, false},
+		{"blog posts have no archived status", func(c *Client, fn func([]Page) error) error {
+			return c.ListBlogPostsWithStatus(t.Context(), "archived", fn)
+		}, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			site := newFakeSite(t, realClock{}, func(w http.ResponseWriter, r *http.Request, _ int) {
+				items := fmt.Sprintf(`{"id":"5","status":%q}`, r.URL.Query().Get("status"))
+				writeJSON(w, 200, listBody(items, ""))
+			})
+			c, _ := testClient(t, site.srv.URL, newFakeClock(), nil)
+
+			var got []Page
+			err := tt.list(c, func(batch []Page) error {
+				got = append(got, batch...)
+				return nil
+			})
+			if tt.wantErr {
+				if err == nil || len(site.requests()) != 0 {
+					t.Errorf("list = %v after %d requests, want an error before any request", err, len(site.requests()))
+				}
+				return
+			}
+			if err != nil || len(got) != 1 || got[0].Kind != tt.wantKind {
+				t.Fatalf("list = %v, %+v, want one %s", err, got, tt.wantKind)
+			}
+			req := site.requests()[0]
+			q, _ := url.ParseQuery(req.Query)
+			if req.Path != tt.wantPath || q.Get("status") != got[0].Status || q.Has("body-format") {
+				t.Errorf("request = %s?%s, want %s with the status and no body-format", req.Path, req.Query, tt.wantPath)
+			}
+		})
+	}
+}
