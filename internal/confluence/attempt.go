@@ -48,7 +48,7 @@ func (l *attemptLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, l.attemptError(parent, ctx, err)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = &bufferedBody{Reader: bytes.NewReader(body), data: body}
 	resp.ContentLength = int64(len(body))
 
 	if resp.StatusCode/100 == 2 && resp.StatusCode != http.StatusNoContent && !json.Valid(body) {
@@ -69,6 +69,15 @@ func (l *attemptLayer) attemptError(parent, ctx context.Context, err error) erro
 	}
 	return err
 }
+
+// bufferedBody is a response body already read into memory; do takes its
+// bytes without copying them again.
+type bufferedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (*bufferedBody) Close() error { return nil }
 
 // readBody reads and closes the body, failing once it passes limit bytes.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {

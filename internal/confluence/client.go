@@ -97,8 +97,7 @@ func (c *Client) do(ctx context.Context, method, url string, in, out any) (http.
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(resp.Body) // already in memory: the attempt layer read it
-	_ = resp.Body.Close()              // a bytes reader; cannot fail
+	body, err := bodyBytes(resp)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +109,16 @@ func (c *Client) do(ctx context.Context, method, url string, in, out any) (http.
 		return nil, fmt.Errorf("decode %s %s: %w", method, req.URL.Path, err)
 	}
 	return resp.Header, nil
+}
+
+// bodyBytes returns the body the attempt layer buffered. The attempt layer
+// always buffers; reading a stream is only a fallback.
+func bodyBytes(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close() //nolint:errcheck // in memory; nothing to report
+	if b, ok := resp.Body.(*bufferedBody); ok {
+		return b.data, nil
+	}
+	return io.ReadAll(resp.Body)
 }
 
 func (c *Client) newRequest(ctx context.Context, method, url string, in any) (*http.Request, error) {

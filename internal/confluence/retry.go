@@ -120,8 +120,6 @@ func transient(err error) bool {
 		return false
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
 		return false
-	case strings.Contains(err.Error(), "unsupported protocol scheme"):
-		return false
 	}
 	return true
 }
