@@ -42,8 +42,8 @@ type generation struct {
 }
 
 // NewLive returns a Live that answers from s; a nil s answers ErrNoIndex
-// until the first Swap. A nil logger discards logs. Live does not close
-// its Stores: the caller closes the one Swap returns, and the last one.
+// until the first Swap. A nil logger discards logs. The caller closes the
+// Stores that Swap returns; Close closes the current one.
 func NewLive(s *Store, logger *slog.Logger) *Live {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -61,6 +61,21 @@ func (l *Live) Swap(s *Store) *Store {
 	if s == nil {
 		panic("index: Live.Swap with a nil Store")
 	}
+	return l.replace(s)
+}
+
+// Close closes the current Store once its running searches finished; from
+// then on, searches answer ErrNoIndex until a Swap.
+func (l *Live) Close() error {
+	if s := l.replace(nil); s != nil {
+		return s.Close()
+	}
+	return nil
+}
+
+// replace installs s and retires the previous generation, whose Store it
+// returns.
+func (l *Live) replace(s *Store) *Store {
 	old := l.cur.Swap(&generation{store: s})
 	old.mu.Lock()
 	old.retired = true

@@ -32,7 +32,6 @@ func storeWithPages(t *testing.T, n int) *Store {
 
 func TestLiveSwap(t *testing.T) {
 	a, b := storeWithPages(t, 1), storeWithPages(t, 2)
-	defer b.Close()
 	l := NewLive(a, nil)
 
 	if got := livePages(t, l); got != 1 {
@@ -49,6 +48,16 @@ func TestLiveSwap(t *testing.T) {
 	}
 	if got := len(searchLive(t, l, "Runbook")); got != 2 {
 		t.Errorf("Search(Runbook) after Swap = %d hits, want 2", got)
+	}
+
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close() = %v, want nil", err)
+	}
+	if _, err := l.Counts(t.Context()); !errors.Is(err, ErrNoIndex) {
+		t.Errorf("Counts() after Close = %v, want ErrNoIndex", err)
+	}
+	if _, err := b.Counts(t.Context()); err == nil {
+		t.Errorf("second store's Counts() after Live.Close = nil, want an error: Live.Close closed it")
 	}
 }
 
