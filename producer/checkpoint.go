@@ -30,6 +30,9 @@ type Checkpoint struct {
 	PendingAccounts []string `json:"pendingAccounts,omitempty"`
 	// CompletedAt is when the full crawl finished; zero while it runs.
 	CompletedAt time.Time `json:"completedAt"`
+	// Stream is the position of the stream that follows the crawl: nil until
+	// a crawl or a poll records one.
+	Stream *StreamState `json:"stream,omitempty"`
 }
 
 // SpaceProgress is the crawl state of one space's listings. A next link is the
@@ -64,6 +67,7 @@ func (c *Checkpoint) clone() *Checkpoint {
 		out.Spaces[id] = &cp
 	}
 	out.PendingAccounts = slices.Clone(c.PendingAccounts)
+	out.Stream = c.Stream.clone()
 	return &out
 }
 

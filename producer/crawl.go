@@ -108,24 +108,29 @@ func (p *Producer) crawl(ctx context.Context, state *Checkpoint, acc *accounts, 
 }
 
 // crawlUsers publishes every user of the user search in one batch, so that a
-// restart never publishes part of them twice.
+// restart never publishes part of them twice. The search finds the accounts;
+// users-bulk resolves them, because only its answer carries the account
+// status and time zone, and a stream compares later answers with it.
 func (p *Producer) crawlUsers(ctx context.Context, acc *accounts, out chan<- batch) error {
-	var events []outgoing
-	var ids []string
-	now := p.now()
+	var found []confluence.User
 	err := p.src.SearchUsers(ctx, func(users []confluence.User) error {
-		for _, u := range users {
-			msg, err := p.site.UserUpserted(userEntity(u), now)
-			if err != nil {
-				return err
-			}
-			events = append(events, outgoing{topic: p.cfg.Topics.Users, msg: msg})
-			ids = append(ids, u.AccountID)
-		}
+		found = append(found, users...)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("search users: %w", err)
+	}
+	ids := make([]string, len(found))
+	for i, u := range found {
+		ids[i] = u.AccountID
+	}
+	resolved, err := p.src.FetchUsers(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("fetch %d users: %w", len(ids), err)
+	}
+	events, err := p.userEvents(bulkFirst(found, resolved), p.now())
+	if err != nil {
+		return err
 	}
 	acc.publish(ids...)
 	return send(ctx, out, batch{events: events, update: func(c *Checkpoint) { c.UsersDone = true }})
@@ -191,6 +196,9 @@ func (p *Producer) crawlListing(ctx context.Context, spaceID string, progress Sp
 		events := make([]outgoing, 0, len(pages))
 		var seen []string
 		for _, pg := range pages {
+			if p.goneReason(pg.Status) != "" {
+				continue // archived, when archived pages count as gone
+			}
 			e, err := p.pageEvent(pg)
 			if err != nil {
 				return err
@@ -199,9 +207,11 @@ func (p *Producer) crawlListing(ctx context.Context, spaceID string, progress Sp
 			seen = append(seen, accountIDs(pg)...)
 		}
 		fresh := acc.see(seen...)
+		crawled := seenPages(pages)
 		update := func(c *Checkpoint) {
 			setListing(c.Spaces[spaceID], blog, next, false)
 			c.PendingAccounts = append(c.PendingAccounts, fresh...)
+			c.noteCrawled(crawled, p.cfg.PollOverlap)
 		}
 		return send(ctx, out, batch{events: events, update: update})
 	})
@@ -245,13 +255,9 @@ func (p *Producer) finish(ctx context.Context, acc *accounts, out chan<- batch) 
 		}
 	}
 	now := p.now()
-	events := make([]outgoing, 0, len(users))
-	for _, u := range users {
-		msg, err := p.site.UserUpserted(userEntity(u), now)
-		if err != nil {
-			return err
-		}
-		events = append(events, outgoing{topic: p.cfg.Topics.Users, msg: msg})
+	events, err := p.userEvents(users, now)
+	if err != nil {
+		return err
 	}
 	update := func(c *Checkpoint) {
 		c.PendingAccounts = nil
