@@ -31,6 +31,8 @@ func commands() []command {
 		{"run", "crawl a site into Kafka, index it and answer a search (the main job)", runMain},
 		{"crawl", "crawl a site into Kafka", runCrawl},
 		{"index", "consume the topics into the search index", runIndex},
+		{"reindex", "rebuild the index from the topics into a new file and switch to it", runReindex},
+		{"replay", "reset a consumer group to the earliest offsets or to a time", runReplay},
 		{"search", "search the index", runSearch},
 		{"serve", "serve the search endpoint over HTTP", runServe},
 		{"simulate", "serve a simulated Confluence Cloud site on a loopback port", runSimulate},

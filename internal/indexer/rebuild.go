@@ -82,6 +82,11 @@ func (r *Rebuild) Build(ctx context.Context) (index.Counts, error) {
 	cfg := r.cfg
 	cfg.Group, cfg.Path, cfg.StopAtEnd = r.group, r.path, true
 	counts, err := Run(ctx, cfg, r.log)
+	if err == nil {
+		// Run returns nil after a shutdown too, when the end offsets may not
+		// have been reached: such an index must never be switched to.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return counts, fmt.Errorf("rebuild index %s: %w", r.cfg.Path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -157,6 +158,47 @@ func TestSwitchRefusesActiveLiveGroup(t *testing.T) {
 	if _, err := os.Stat(rb.Path()); err == nil {
 		t.Errorf("%s exists after Discard", rb.Path())
 	}
+}
+
+// A rebuild stopped before it reached the end offsets fails, so that it is
+// never switched to: the consumer itself returns nil after a shutdown.
+func TestBuildInterrupted(t *testing.T) {
+	seeds, topics, cl := fixture(t)
+	publishSite(t, cl, topics)
+	cfg := indexer.Config{Brokers: seeds, Topics: topics, Path: filepath.Join(t.TempDir(), "index.db")}
+
+	// Stop the build as soon as its consumer started, before it polled.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logger := slog.New(onMessage{"consumer started", cancel})
+	rb, err := indexer.NewRebuild(cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rb.Build(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Build() stopped before the end = %v, want context.Canceled", err)
+	}
+	if err := rb.Discard(t.Context()); err != nil {
+		t.Errorf("Discard() = %v, want nil", err)
+	}
+}
+
+// onMessage is a slog handler that calls fn when a record with the message
+// msg is logged, and drops every record.
+type onMessage struct {
+	msg string
+	fn  func()
+}
+
+func (h onMessage) Enabled(context.Context, slog.Level) bool { return true }
+func (h onMessage) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h onMessage) WithGroup(string) slog.Handler            { return h }
+
+func (h onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.fn()
+	}
+	return nil
 }
 
 // crawledTopics crawls a small simulated site into fresh topics of 3
