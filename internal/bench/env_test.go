@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -78,11 +79,44 @@ func freshTopics(tb testing.TB, seeds []string) schema.Topics {
 	}
 	defer cl.Close()
 	all := append(topics.Entities(), topics.State)
-	err = broker.EnsureTopics(context.Background(), kadm.NewClient(cl), broker.TopicConfig{}, all...)
-	if err != nil {
+	adm := kadm.NewClient(cl)
+	if err := broker.EnsureTopics(context.Background(), adm, broker.TopicConfig{}, all...); err != nil {
 		tb.Fatalf("EnsureTopics(%v) = %v", all, err)
 	}
+	if err := waitLeaders(context.Background(), adm, all...); err != nil {
+		tb.Fatal(err)
+	}
 	return topics
+}
+
+// leaderWait bounds the wait for new partitions' leaders; a broker that
+// never elects them fails the benchmark instead of hanging it.
+const leaderWait = time.Minute
+
+// waitLeaders returns once every partition of topics answers a list-offsets
+// request. A real broker takes a moment to start leading new partitions;
+// producing before that meets NOT_LEADER_FOR_PARTITION, and franz-go then
+// waits for its next metadata refresh (5s by default), which would put
+// topic creation, not the pipeline, in the figures.
+func waitLeaders(ctx context.Context, adm *kadm.Client, topics ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		offsets, err := adm.ListEndOffsets(ctx, topics...)
+		if err == nil {
+			err = offsets.Error()
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for leaders of %v: %w", topics, err)
+		}
+	}
 }
 
 // crawlOnce runs one full crawl of src into topics with the product's
