@@ -30,7 +30,9 @@ type Rebuild struct {
 	cfg   Config // the live index: its path and its consumer group
 	path  string // the new generation
 	group string // the rebuild's own consumer group
-	log   *slog.Logger
+
+	base *slog.Logger // for the indexer and the store, which add their own keys
+	log  *slog.Logger // base with the rebuild's keys
 }
 
 // NewRebuild prepares a rebuild of the index at cfg.Path, whose live
@@ -57,7 +59,7 @@ func NewRebuild(cfg Config, logger *slog.Logger) (*Rebuild, error) {
 		path:  index.NextPath(cfg.Path, now),
 		group: cfg.Group + ".rebuild." + now.UTC().Format("20060102T150405.000000000Z"),
 	}
-	r.log = logger.With("index", cfg.Path, "generation", r.path, "group", r.group)
+	r.base, r.log = logger, logger.With("index", cfg.Path, "generation", r.path)
 	return r, nil
 }
 
@@ -78,10 +80,10 @@ func (r *Rebuild) Build(ctx context.Context) (index.Counts, error) {
 	if _, err := os.Stat(r.path); err == nil {
 		return index.Counts{}, fmt.Errorf("rebuild index %s: %s already exists", r.cfg.Path, r.path)
 	}
-	r.log.Info("rebuild started")
+	r.log.Info("rebuild started", "group", r.group)
 	cfg := r.cfg
 	cfg.Group, cfg.Path, cfg.StopAtEnd = r.group, r.path, true
-	counts, err := Run(ctx, cfg, r.log)
+	counts, err := Run(ctx, cfg, r.base)
 	if err == nil {
 		// Run returns nil after a shutdown too, when the end offsets may not
 		// have been reached: such an index must never be switched to.
@@ -176,7 +178,7 @@ func (r *Rebuild) swap(live *index.Live) error {
 	if live == nil {
 		return nil
 	}
-	s, err := index.Open(r.path, r.log)
+	s, err := index.Open(r.path, r.base)
 	if err != nil {
 		return fmt.Errorf("switch index %s: %w", r.cfg.Path, err)
 	}
@@ -197,7 +199,7 @@ func (r *Rebuild) cleanUp(ctx context.Context, adm *kadm.Client, previous string
 		}
 	}
 	if err := deleteGroup(ctx, adm, r.group); err != nil {
-		r.log.Warn("rebuild group not deleted", "err", err)
+		r.log.Warn("rebuild group not deleted", "group", r.group, "err", err)
 	}
 }
 
