@@ -15,7 +15,7 @@ import (
 	"github.com/parable/confluence-kafka/producer"
 )
 
-var streamSite = confluencesim.Config{Seed: 9, Spaces: 3, Pages: 120, BlogPosts: 12, Users: 20}
+var streamSite = confluencesim.Config{Seed: 9, Spaces: 2, Pages: 40, BlogPosts: 4, Users: 12}
 
 // targets are content and accounts of streamSite that tests change.
 type targets struct {
@@ -29,18 +29,22 @@ func findTargets(t *testing.T, f *fixture) targets {
 	t.Helper()
 	ctx := t.Context()
 	tg := targets{space: f.site.SpaceIDs()[0]}
-	for _, id := range f.site.PageIDs(tg.space) {
-		if pg, err := f.client.FetchPage(ctx, id); err == nil && pg.Status == "current" {
-			tg.pages = append(tg.pages, id)
-		}
-	}
-	for _, sp := range f.site.SpaceIDs() {
-		for _, id := range f.site.BlogPostIDs(sp) {
-			if pg, err := f.client.FetchBlogPost(ctx, id); err == nil && pg.Status == "current" && tg.blogPost == "" {
-				tg.blogPost = id
+	err := f.client.ListSpacePages(ctx, tg.space, "", func(batch []confluence.Page, _ string) error {
+		for _, pg := range batch {
+			if pg.Status == "current" {
+				tg.pages = append(tg.pages, pg.ID)
 			}
 		}
-	}
+		return nil
+	})
+	must(t, err)
+	err = f.client.ListBlogPostsModifiedSince(ctx, time.Time{}, func(batch []confluence.Page) error {
+		if tg.blogPost == "" && len(batch) > 0 {
+			tg.blogPost = batch[0].ID
+		}
+		return nil
+	})
+	must(t, err)
 	users, err := f.client.FetchUsers(ctx, f.site.AccountIDs())
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +146,7 @@ func TestStreamPublishesEachChangeOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t, streamSite)
 			_, pl := f.poller(t, f.client, tt.cfg)
 			tg := findTargets(t, f)
