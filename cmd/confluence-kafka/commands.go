@@ -16,15 +16,18 @@ import (
 	"github.com/parable/confluence-kafka/internal/indexer"
 )
 
-// runCrawl runs one full crawl of the configured site into Kafka.
+// runCrawl runs one full crawl of each configured site into Kafka, the
+// sites at once.
 func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("crawl", stderr)
 	var site confluenceFlags
 	var kafka kafkaFlags
 	var logs logFlags
+	var ops opsFlags
 	site.register(fs)
 	kafka.register(fs)
 	logs.register(fs)
+	ops.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,12 +38,12 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if site.baseURL == "" {
-		return fmt.Errorf("%w: confluence-base-url is required (run 'simulate' for a local site)", errUsage)
-	}
-	client, err := newConfluenceClient(site.config(), logger)
+	specs, err := siteSpecs(&site, kafka.file.file)
 	if err != nil {
 		return err
+	}
+	if len(specs) == 0 {
+		return fmt.Errorf("%w: confluence-base-url or a config-file with sites is required (run 'simulate' for a local site)", errUsage)
 	}
 	if kafka.brokers == "" && kafka.embeddedDataDir == "" {
 		return fmt.Errorf("%w: kafka-brokers is required: an embedded broker without embedded-broker-dir "+
@@ -51,7 +54,17 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer cl.close()
-	if err := crawl(ctx, client, cl, &kafka, logger); err != nil {
+	ob, err := ops.start(cl, &kafka, defaultIndexGroup, stdout, stderr, logger)
+	if err != nil {
+		return err
+	}
+	defer ob.close()
+	sites, err := newFleet(specs, ob, logger)
+	if err != nil {
+		return err
+	}
+	defer sites.close()
+	if err := sites.crawl(ctx, cl, &kafka, logger); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "crawl complete")

@@ -25,8 +25,10 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args, then sets every flag that was not on the command line
-// from its environment variable, if that is set. Help output shows only the
-// built-in defaults, so a secret in the environment never appears in it.
+// from its environment variable, if that is set, and then every flag still
+// unset from the configuration file of --config-file, when the subcommand has
+// that flag. Help output shows only the built-in defaults, so a secret in the
+// environment never appears in it.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -46,7 +48,10 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			err = fmt.Errorf("%w: environment variable %s: %v", errUsage, envName(f.Name), setErr)
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return applyConfigFile(fs)
 }
 
 // envName returns the environment variable of a flag: kafka-brokers is

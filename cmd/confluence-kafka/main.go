@@ -37,6 +37,7 @@ func commands() []command {
 		{"serve", "serve the search endpoint over HTTP", runServe},
 		{"simulate", "serve a simulated Confluence Cloud site on a loopback port", runSimulate},
 		{"check", "test the Confluence credentials and the Kafka connection", runCheck},
+		{"config", "print the effective configuration (flags, environment, file) with secrets redacted", runConfig},
 	}
 }
 

@@ -22,6 +22,7 @@ type mainJob struct {
 	sim    simFlags
 	logs   logFlags
 	index  indexFlags
+	ops    opsFlags
 	search string
 }
 
@@ -31,6 +32,7 @@ func (j *mainJob) register(fs *flag.FlagSet) {
 	j.sim.register(fs)
 	j.logs.register(fs)
 	j.index.register(fs)
+	j.ops.register(fs)
 	fs.StringVar(&j.search, "search", "", "query to answer at the end (empty: a phrase unique to one page of the simulated site)")
 }
 
@@ -50,18 +52,25 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return j.run(ctx, stdout, logger)
+	return j.run(ctx, stdout, stderr, logger)
 }
 
-func (j *mainJob) run(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
+// run crawls every site of the configuration file, or the one site of the
+// flags, or else the simulated site; then indexes and reports.
+func (j *mainJob) run(ctx context.Context, stdout, stderr io.Writer, logger *slog.Logger) error {
 	var site *confluencesim.Site
-	if j.site.baseURL == "" {
+	specs, err := j.siteSpecs()
+	if err != nil {
+		return err
+	}
+	if len(specs) == 0 {
 		sim, stop, err := j.startSimulatedSite(logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		site = sim
+		specs, _ = j.siteSpecs() // the flags now name the simulated site
 	}
 	kafka, err := j.kafka.connect(ctx, logger)
 	if err != nil {
@@ -69,19 +78,26 @@ func (j *mainJob) run(ctx context.Context, stdout io.Writer, logger *slog.Logger
 	}
 	defer kafka.close()
 
-	client, err := newConfluenceClient(j.site.config(), logger)
+	ob, err := j.ops.start(kafka, &j.kafka, j.index.group, stdout, stderr, logger)
 	if err != nil {
 		return err
 	}
-	if err := crawl(ctx, client, kafka, &j.kafka, logger); err != nil {
+	defer ob.close()
+	sites, err := newFleet(specs, ob, logger)
+	if err != nil {
 		return err
 	}
-	store, err := j.index.index(ctx, kafka, &j.kafka, logger)
+	defer sites.close()
+	if err := sites.crawl(ctx, kafka, &j.kafka, logger); err != nil {
+		return err
+	}
+	store, err := j.index.index(ctx, kafka, &j.kafka, ob, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	return j.report(ctx, stdout, site, client, kafka, store)
+	ob.watchIndex(store, logger)
+	return j.report(ctx, stdout, site, sites.runs[0].client, kafka, store)
 }
 
 // startSimulatedSite serves the simulated site on a free loopback port with a
@@ -135,18 +151,18 @@ func (f *indexFlags) register(fs *flag.FlagSet) {
 
 // index consumes the topics into the index until it has caught up, and opens
 // the result for reading.
-func (f *indexFlags) index(ctx context.Context, kafka *cluster, k *kafkaFlags, logger *slog.Logger) (*index.Store, error) {
+func (f *indexFlags) index(ctx context.Context, kafka *cluster, k *kafkaFlags, ob *observer, logger *slog.Logger) (*index.Store, error) {
 	if err := ensureDir(f.path); err != nil {
 		return nil, err
 	}
 	_, err := indexer.Run(ctx, indexer.Config{
 		Brokers:       kafka.seeds,
-		ClientOptions: kafka.opts,
+		ClientOptions: append(kafka.opts[:len(kafka.opts):len(kafka.opts)], ob.metrics.KafkaHooks("indexer", "")),
 		Group:         f.group,
 		Topics:        k.topics(),
 		Path:          f.path,
 		StopAtEnd:     true,
-	}, logger)
+	}, ob.consumerLogger(logger))
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,8 @@ type kafkaFlags struct {
 	maxMessageBytes int
 	embeddedDataDir string
 	connectTimeout  time.Duration
+	security        securityFlags
+	file            configFileFlag
 }
 
 func (k *kafkaFlags) register(fs *flag.FlagSet) {
@@ -71,6 +73,8 @@ func (k *kafkaFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&k.maxMessageBytes, "topic-max-message-bytes", 1<<20, "max.message.bytes of topics created at start; larger pages lose their body")
 	fs.StringVar(&k.embeddedDataDir, "embedded-broker-dir", "", "directory that keeps the embedded broker's data across runs (empty: memory only)")
 	fs.DurationVar(&k.connectTimeout, "kafka-connect-timeout", 30*time.Second, "how long to wait for the brokers to answer at start")
+	k.security.register(fs)
+	k.file.register(fs)
 }
 
 func (k *kafkaFlags) topics() schema.Topics {
@@ -116,6 +120,10 @@ func (k *kafkaFlags) connect(ctx context.Context, logger *slog.Logger) (*cluster
 	if err := k.validate(); err != nil {
 		return nil, err
 	}
+	secure, err := k.securityOptions()
+	if err != nil {
+		return nil, err
+	}
 	c := &cluster{}
 	if k.brokers == "" {
 		e, err := broker.StartEmbedded(k.embeddedDataDir)
@@ -127,7 +135,7 @@ func (k *kafkaFlags) connect(ctx context.Context, logger *slog.Logger) (*cluster
 	} else {
 		c.seeds = strings.Split(k.brokers, ",")
 	}
-	c.opts = broker.LogOptions(logger)
+	c.opts = append(broker.LogOptions(logger), secure...)
 	if err := c.setUp(ctx, k); err != nil {
 		c.close()
 		return nil, err

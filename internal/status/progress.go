@@ -108,7 +108,7 @@ func LogProgress(ctx context.Context, logger *slog.Logger, board *Board, interva
 			logger.Info("crawl progress", "site", s.Name, "state", string(s.State),
 				"spaces_done", s.SpacesDone, "spaces_total", s.SpacesTotal, "pages", s.Pages,
 				"pages_per_second", s.PagesPerSecond, "breaker", s.Breaker,
-				"wait_reason", s.WaitReason, "wait", s.WaitLeft.Round(time.Second))
+				"wait_reason", s.WaitReason, "wait", s.WaitLeft.Round(time.Second), "err", s.Error)
 		}
 	}
 }
