@@ -182,6 +182,11 @@ func TestReindexSwitchesFile(t *testing.T) {
 	if err != nil || gen == path {
 		t.Fatalf("Resolve(%s) = %q, %v; want a new generation", path, gen, err)
 	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Errorf("%s%s of the replaced index file is left behind", path, suffix)
+		}
+	}
 	stdout, _, err = runCommand(t, "search", "--index-path", path, "zebra")
 	if err != nil || !strings.HasPrefix(stdout, "3 hits") {
 		t.Errorf("search zebra after reindex = %v, %q; want 3 hits", err, stdout)

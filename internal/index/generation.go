@@ -25,38 +25,72 @@ func NextPath(path string, now time.Time) string {
 	return path + "." + now.UTC().Format("20060102T150405.000000000Z")
 }
 
+// Retired is what Promote replaced: the previous index file and the side
+// files SQLite keeps next to it, to delete with Remove once no Store has
+// the previous file open.
+type Retired struct {
+	// Path is the previous generation, or "" when the index path was a
+	// regular file (the rename already unlinked it) or did not exist.
+	Path string
+
+	files []string // Path if set, and the -wal, -shm and -journal files
+}
+
+// Remove deletes the retired files. SQLite does not delete the -wal and
+// -shm files of a database that was unlinked while open, so they are
+// deleted here even when the file itself is gone. A process that still has
+// the previous file open keeps reading it through its open descriptors.
+func (r Retired) Remove() error {
+	var errs []error
+	for _, f := range r.files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Promote makes path name the generation gen, in one atomic step for anyone
 // who opens path: a symbolic link to gen, relative so that the directory
 // may move, is renamed over path. gen must be a file in path's directory.
-//
-// It returns the file that path named before when path was a link, for
-// Remove once no Store has it open. It returns "" when path did not exist
-// or was a regular file: the rename unlinked that file, and SQLite deletes
-// its -wal and -shm files when its last connection closes.
-func Promote(path, gen string) (previous string, err error) {
+// It returns what the link replaced.
+func Promote(path, gen string) (Retired, error) {
 	dir := filepath.Dir(path)
 	if filepath.Dir(gen) != dir {
-		return "", fmt.Errorf("promote index %s: generation %s is not in %s", path, gen, dir)
+		return Retired{}, fmt.Errorf("promote index %s: generation %s is not in %s", path, gen, dir)
 	}
 	if _, err := os.Stat(gen); err != nil {
-		return "", fmt.Errorf("promote index %s: %w", path, err)
+		return Retired{}, fmt.Errorf("promote index %s: %w", path, err)
 	}
-	previous, err = linkTarget(path)
+	previous, err := linkTarget(path)
 	if err != nil {
-		return "", err
+		return Retired{}, err
 	}
 
 	tmp := path + ".link"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("promote index %s: %w", path, err)
+		return Retired{}, fmt.Errorf("promote index %s: %w", path, err)
 	}
 	if err := os.Symlink(filepath.Base(gen), tmp); err != nil {
-		return "", fmt.Errorf("promote index %s: %w", path, err)
+		return Retired{}, fmt.Errorf("promote index %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", errors.Join(fmt.Errorf("promote index %s: %w", path, err), os.Remove(tmp))
+		return Retired{}, errors.Join(fmt.Errorf("promote index %s: %w", path, err), os.Remove(tmp))
 	}
-	return previous, syncDir(dir)
+	return retired(path, previous), syncDir(dir)
+}
+
+// retired lists the files to delete after path, which named previous (""
+// for a regular file), was pointed elsewhere.
+func retired(path, previous string) Retired {
+	if previous == "" {
+		return Retired{files: sideFiles(path)}
+	}
+	return Retired{Path: previous, files: append([]string{previous}, sideFiles(previous)...)}
+}
+
+func sideFiles(path string) []string {
+	return []string{path + "-wal", path + "-shm", path + "-journal"}
 }
 
 // Resolve returns the file the index path names: the generation it links
@@ -73,13 +107,7 @@ func Resolve(path string) (string, error) {
 // and -journal files SQLite may have left next to it. Missing files are
 // not an error.
 func Remove(path string) error {
-	var errs []error
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return retired("", path).Remove()
 }
 
 // linkTarget returns the file the symbolic link at path points to, or ""

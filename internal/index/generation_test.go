@@ -38,9 +38,9 @@ func TestPromote(t *testing.T) {
 			gen := path + ".new"
 			writeFile(t, gen)
 
-			previous, err := Promote(path, gen)
-			if want := tt.wantPrevious(path); err != nil || previous != want {
-				t.Fatalf("Promote() = %q, %v; want %q, nil", previous, err, want)
+			retired, err := Promote(path, gen)
+			if want := tt.wantPrevious(path); err != nil || retired.Path != want {
+				t.Fatalf("Promote() = %q, %v; want %q, nil", retired.Path, err, want)
 			}
 			if got, err := Resolve(path); err != nil || got != gen {
 				t.Errorf("Resolve() after Promote = %q, %v; want %q, nil", got, err, gen)
@@ -96,6 +96,52 @@ func TestOpenThroughPromotedLink(t *testing.T) {
 	}
 	if _, err := os.Stat(path + "-wal"); err == nil {
 		t.Errorf("%s-wal exists: SQLite named the WAL after the link", path)
+	}
+}
+
+// SQLite leaves the -wal and -shm files of a database unlinked while open:
+// after Promote replaced a regular file that Stores had open, Remove of
+// the Retired deletes them, and the link keeps working.
+func TestRetiredRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "index.db")
+	old, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyEach(t, old, pageEvent(t, "1", 1))
+	gen := NextPath(path, time.Now())
+	s, err := Open(gen, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyEach(t, s, pageEvent(t, "1", 1), pageEvent(t, "2", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	retired, err := Promote(path, gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := retired.Remove(); err != nil {
+		t.Fatalf("Remove() = %v, want nil", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); err == nil {
+			t.Errorf("%s%s still exists after Remove", path, suffix)
+		}
+	}
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := counts(t, s).Pages; got != 2 {
+		t.Errorf("Counts() through the link after Remove = %d pages, want 2", got)
 	}
 }
 

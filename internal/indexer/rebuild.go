@@ -109,7 +109,8 @@ func (r *Rebuild) Build(ctx context.Context) (index.Counts, error) {
 //     follows the new file resumes exactly where the rebuild stopped;
 //  3. swaps live, when not nil, to a Store on the new file and closes the
 //     old Store once its running searches finished;
-//  4. removes the generation the index path named before, and the
+//  4. removes the file the index path named before (or, when it was a
+//     regular file, the -wal and -shm files SQLite left of it), and the
 //     rebuild's consumer group.
 //
 // An error in step 2 leaves the new file live and the group's offsets as
@@ -126,7 +127,7 @@ func (r *Rebuild) Switch(ctx context.Context, live *index.Live) error {
 	if err := consumer.CheckInactive(ctx, adm, r.cfg.Group); err != nil {
 		return fmt.Errorf("switch index %s: %w", r.cfg.Path, err)
 	}
-	previous, err := index.Promote(r.cfg.Path, r.path)
+	retired, err := index.Promote(r.cfg.Path, r.path)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (r *Rebuild) Switch(ctx context.Context, live *index.Live) error {
 		return err
 	}
 	r.log.Info("index switched")
-	r.cleanUp(ctx, adm, previous)
+	r.cleanUp(ctx, adm, retired)
 	return nil
 }
 
@@ -192,11 +193,9 @@ func (r *Rebuild) swap(live *index.Live) error {
 
 // cleanUp removes what the switch left behind. Failures are logged, not
 // returned: the switch itself succeeded.
-func (r *Rebuild) cleanUp(ctx context.Context, adm *kadm.Client, previous string) {
-	if previous != "" && previous != r.path {
-		if err := index.Remove(previous); err != nil {
-			r.log.Warn("old index generation not removed", "path", previous, "err", err)
-		}
+func (r *Rebuild) cleanUp(ctx context.Context, adm *kadm.Client, retired index.Retired) {
+	if err := retired.Remove(); err != nil {
+		r.log.Warn("old index files not removed", "path", retired.Path, "err", err)
 	}
 	if err := deleteGroup(ctx, adm, r.group); err != nil {
 		r.log.Warn("rebuild group not deleted", "group", r.group, "err", err)
