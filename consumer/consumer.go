@@ -20,6 +20,10 @@
 //		return index(ctx, p)
 //	}))
 //	err = c.Run(ctx)
+//
+// To rebuild a consumer's state from the topics, stop the group's members
+// and move its offsets back with [ResetOffsets], to the earliest offsets or
+// to a point in time; the next Run replays from there.
 package consumer
 
 import (

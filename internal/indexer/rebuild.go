@@ -26,6 +26,11 @@ import (
 // keep indexing meanwhile. Switch then makes the new file the live index:
 // the index path becomes a link to it, the live consumer group takes over
 // the rebuild's offsets, and an index.Live moves its searches over.
+//
+// TODO(#5): a separate process that has the old file open (a plain
+// 'serve') keeps answering from it until restarted, since it does not
+// watch the index path; acceptable while the serving process is the one
+// that rebuilds ('reindex --listen').
 type Rebuild struct {
 	cfg   Config // the live index: its path and its consumer group
 	path  string // the new generation
