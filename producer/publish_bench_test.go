@@ -103,8 +103,29 @@ func publishTopics(b *testing.B, seeds []string) schema.Topics {
 	if err := broker.EnsureTopics(b.Context(), adm, broker.TopicConfig{}, all...); err != nil {
 		b.Fatalf("EnsureTopics(%v) = %v", all, err)
 	}
+	b.Cleanup(func() { deletePublishTopics(b, seeds, all) })
 	waitPublishLeaders(b, adm, all)
 	return topics
+}
+
+// deletePublishTopics deletes topics, so that runs against a real broker do
+// not fill its disk.
+func deletePublishTopics(b *testing.B, seeds, topics []string) {
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		b.Errorf("delete topics %v: %v", topics, err)
+		return
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.DeleteTopics(ctx, topics...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		b.Errorf("delete topics %v: %v", topics, err)
+	}
 }
 
 // waitPublishLeaders returns once every partition of topics answers a

@@ -35,6 +35,10 @@
 #                 java_matched reached in the same round
 # Both sides' payloads are random capital letters, which snappy cannot
 # shrink, so compression favours neither.
+#
+# It prints each command and result as it goes, then the medians and the
+# ratios product / java. The Java tools' own logs go to
+# $KAFKA_WORKDIR/logs/perf-tools.log.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -144,11 +148,15 @@ run_java() {
   local topic="perf.$1.$RANDOM$RANDOM" out
   shift
   create_topic "$topic"
-  out="$(show "${tool_cmd[@]}" org.apache.kafka.tools.ProducerPerformance \
-    --bootstrap-server "$brokers" --topic "$topic" \
-    --num-records "$records" --record-size "$record_bytes" --throughput -1 \
-    --key-distribution range --record-key-range "$records" \
-    --reporting-interval 60000 "$@")"
+  local cmd=("${tool_cmd[@]}" org.apache.kafka.tools.ProducerPerformance
+    --bootstrap-server "$brokers" --topic "$topic"
+    --num-records "$records" --record-size "$record_bytes" --throughput -1
+    --key-distribution range --record-key-range "$records"
+    --reporting-interval 60000 "$@")
+  printf '+ %s\n' "${cmd[*]}" >&2
+  # The producer's own warnings (retries on CONCURRENT_TRANSACTIONS and the
+  # like) go to a log file, not between the figures.
+  out="$("${cmd[@]}" 2>>"$workdir/logs/perf-tools.log")"
   printf '%s\n' "$out" | grep 'records sent' >&2
   delete_topics "$topic"
   printf '%s\n' "$out" | grep 'records sent' | tail -n 1 | awk '{ print $4 }'

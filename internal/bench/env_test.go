@@ -83,10 +83,31 @@ func freshTopics(tb testing.TB, seeds []string) schema.Topics {
 	if err := broker.EnsureTopics(context.Background(), adm, broker.TopicConfig{}, all...); err != nil {
 		tb.Fatalf("EnsureTopics(%v) = %v", all, err)
 	}
+	tb.Cleanup(func() { deleteTopics(tb, seeds, all) })
 	if err := waitLeaders(context.Background(), adm, all...); err != nil {
 		tb.Fatal(err)
 	}
 	return topics
+}
+
+// deleteTopics deletes topics, so that benchmarks and tests against a real
+// broker do not fill its disk.
+func deleteTopics(tb testing.TB, seeds []string, topics []string) {
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		tb.Errorf("delete topics %v: %v", topics, err)
+		return
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.DeleteTopics(ctx, topics...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		tb.Errorf("delete topics %v: %v", topics, err)
+	}
 }
 
 // leaderWait bounds the wait for new partitions' leaders; a broker that
