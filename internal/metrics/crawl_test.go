@@ -232,3 +232,16 @@ func TestConsumerLogsAreCounted(t *testing.T) {
 		t.Errorf("consumer_dead_lettered_total = %v, want 1", d)
 	}
 }
+
+func TestLagOfAGroupWithoutOffsetsIsEmpty(t *testing.T) {
+	seeds, _ := cluster(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	lag, err := metrics.Lag(kadm.NewClient(cl), kafkatest.TopicName(t, "nogroup"))(t.Context())
+	if err != nil || len(lag) != 0 {
+		t.Errorf("Lag(group without offsets) = %v, %v; want none and no error", lag, err)
+	}
+}

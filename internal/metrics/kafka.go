@@ -2,11 +2,13 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
 
@@ -71,7 +73,9 @@ func Lag(adm *kadm.Client, group string) status.LagFunc {
 		if !ok {
 			return nil, nil
 		}
-		if err := l.Error(); err != nil {
+		if err := l.Error(); errors.Is(err, kerr.GroupIDNotFound) {
+			return nil, nil // the consumer has not committed yet
+		} else if err != nil {
 			return nil, fmt.Errorf("consumer lag of %s: %w", group, err)
 		}
 		var out []status.PartitionLag

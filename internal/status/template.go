@@ -12,7 +12,7 @@ const pageHTML = `<!DOCTYPE html>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #172b4d; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; min-width: 60%; }
-th, td { text-align: left; padding: 6px 12px; border-bottom: 1px solid #dfe1e6; }
+th, td { text-align: left; padding: 6px 12px; border-bottom: 1px solid #dfe1e6; white-space: nowrap; }
 th { background: #f4f5f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state { font-weight: 600; }
@@ -29,7 +29,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 <tr><th>Site</th><th>State</th><th>Spaces</th><th>Pages</th><th>Rate</th><th>Last checkpoint</th><th>Breaker</th><th>Wait</th></tr>
 {{- range .Sites}}
 <tr class="site" data-site="{{.Name}}" data-state="{{.State}}">
-<td>{{.Name}}<br><span class="small">{{.Identity}}</span></td>
+<td>{{.Name}}{{if ne .Name .Identity}}<br><span class="small">{{.Identity}}</span>{{end}}</td>
 <td class="state {{.State}}">{{.State}}{{if .Resumed}} (resumed){{end}}</td>
 <td class="num spaces">{{spaces .}}</td>
 <td class="num pages">{{.Pages}}</td>
