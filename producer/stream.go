@@ -82,6 +82,9 @@ func (p *Producer) Stream(ctx context.Context, interval time.Duration) error {
 			return err
 		case err != nil:
 			p.logger.Warn("poll failed", "poll", res.Poll, "err", err)
+		default:
+			p.logger.Debug("poll done", "poll", res.Poll, "feed", res.Feed, "pages", res.Pages,
+				"deletions", res.Deletions, "users", res.Users, "spaces", res.Spaces)
 		}
 		select {
 		case <-ctx.Done():

@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"run", "crawl a site into Kafka, index it and answer a search (the main job)", runMain},
 		{"crawl", "crawl a site into Kafka", runCrawl},
+		{"stream", "crawl a site into Kafka, then publish its changes until stopped", runStream},
 		{"index", "consume the topics into the search index", runIndex},
 		{"reindex", "rebuild the index from the topics into a new file and switch to it", runReindex},
 		{"replay", "reset a consumer group to the earliest offsets or to a time", runReplay},
