@@ -71,7 +71,7 @@ func version(t *testing.T, f *fixture, id string) int {
 	return pg.Version.Number
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
