@@ -9,6 +9,14 @@ import (
 	"testing"
 )
 
+// unsetEnv removes name from the environment for the test: the real-broker
+// run sets KAFKA_BROKERS, which would take precedence over what a test checks.
+func unsetEnv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // restores the old value after the test
+	os.Unsetenv(name)
+}
+
 func writeConfig(t *testing.T, text string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
@@ -36,6 +44,7 @@ sites:
 
 func TestConfigPrintsEachSettingWithItsSource(t *testing.T) {
 	path := writeConfig(t, precedenceConfig)
+	unsetEnv(t, "KAFKA_BROKERS")
 	t.Setenv("TOPIC_PREFIX", "fromenv.")
 	t.Setenv("LOG_LEVEL", "error")
 	t.Setenv("TEST_KAFKA_PASSWORD", "kafka-pa55word-distinctive")
@@ -94,6 +103,7 @@ func TestBadOperationsSettingsAreNamed(t *testing.T) {
 		{"tls with the embedded broker", []string{"run", "--kafka-tls"}, "kafka-tls and kafka-sasl-* need kafka-brokers"},
 		{"bad progress mode", []string{"run", "--progress", "fancy"}, `progress "fancy": want auto, lines, logs or off`},
 	}
+	unsetEnv(t, "KAFKA_BROKERS")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := runCommand(t, tc.args...)

@@ -189,7 +189,11 @@ func TestOneBrokenSiteNeverStallsTheOther(t *testing.T) {
 			go func() { done <- f.fleet.crawl(ctx, f.kafka, f.flags, slog.New(slog.DiscardHandler)) }()
 
 			waitFor(t, "the healthy site to complete and the broken one to be reported", func() bool {
-				return f.site(t, "healthy").State == status.StateCompleted && f.site(t, "broken").State == tc.wantState
+				h, b := f.site(t, "healthy"), f.site(t, "broken")
+				if h.State == status.StateFailed {
+					t.Fatalf("healthy site failed: %s", h.Error)
+				}
+				return h.State == status.StateCompleted && b.State == tc.wantState
 			})
 			got := f.site(t, "broken")
 			if report := got.Wait + got.Error; !strings.Contains(report, tc.wantStatus) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -120,6 +121,7 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 
 // EnsureTopics creates each missing topic as compacted, with the partitions,
 // replication and size limit of cfg. Topics that exist are left as they are.
+// It returns once every topic it created answers offset requests.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, cfg TopicConfig, topics ...string) error {
 	cfg = cfg.WithDefaults()
 	configs := map[string]*string{
@@ -130,12 +132,46 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, cfg TopicConfig, topics
 	if err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
+	var created []string
 	for _, t := range resp.Sorted() {
 		if t.Err != nil && !errors.Is(t.Err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t.Topic, t.Err)
 		}
+		if t.Err == nil {
+			created = append(created, t.Topic)
+		}
 	}
-	return nil
+	return waitListable(ctx, adm, created)
+}
+
+// topicReadyTimeout bounds how long a created topic may take to be served.
+const topicReadyTimeout = 30 * time.Second
+
+// waitListable waits until the leaders of topics answer offset requests. A
+// real broker acknowledges CreateTopics before its partitions are served, so
+// a reader that starts at once would get UNKNOWN_TOPIC_OR_PARTITION.
+func waitListable(ctx context.Context, adm *kadm.Client, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, topicReadyTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		offsets, err := adm.ListStartOffsets(ctx, topics...)
+		if err == nil {
+			err = offsets.Error()
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for new topics %s: %w", strings.Join(topics, ", "), err)
+		case <-tick.C:
+		}
+	}
 }
 
 // Ping waits until the cluster answers a metadata request, or until timeout.
