@@ -64,7 +64,9 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer sites.close()
-	if err := sites.crawl(ctx, cl, &kafka, logger); err != nil {
+	err = sites.crawl(ctx, cl, &kafka, logger)
+	ob.stopProgress()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "crawl complete")

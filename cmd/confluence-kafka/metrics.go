@@ -60,6 +60,9 @@ type observer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	srv    *http.Server
+
+	stopLines context.CancelFunc // ends the progress display
+	linesDone sync.WaitGroup
 }
 
 // startObserver starts the board's sampler, the progress display and, with
@@ -117,8 +120,10 @@ func (ob *observer) serve(ctx context.Context, addr string, health metrics.Healt
 	return nil
 }
 
-// showProgress starts live lines on a terminal, or periodic progress logs.
+// showProgress starts live lines on a terminal, or periodic progress logs,
+// until stopProgress.
 func (ob *observer) showProgress(ctx context.Context, mode string, stderr io.Writer, logger *slog.Logger) {
+	ctx, ob.stopLines = context.WithCancel(ctx)
 	if mode == "auto" {
 		mode = "logs"
 		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -127,11 +132,24 @@ func (ob *observer) showProgress(ctx context.Context, mode string, stderr io.Wri
 	}
 	switch mode {
 	case "lines":
+		// TODO(#6): log records written meanwhile leave the frame drawn
+		// before them on screen; a writer shared by the logger and the
+		// lines would keep the lines below the logs.
 		p := &status.Progress{W: stderr, Board: ob.board}
-		ob.wg.Go(func() { p.Run(ctx) })
+		ob.linesDone.Go(func() { p.Run(ctx) })
 	case "logs":
-		ob.wg.Go(func() { status.LogProgress(ctx, logger, ob.board, progressInterval) })
+		ob.linesDone.Go(func() { status.LogProgress(ctx, logger, ob.board, progressInterval) })
 	}
+}
+
+// stopProgress draws the final progress and ends the display, so that what
+// the command prints next is not drawn over. The metrics and the status
+// page keep serving until close.
+func (ob *observer) stopProgress() {
+	if ob.stopLines != nil {
+		ob.stopLines()
+	}
+	ob.linesDone.Wait()
 }
 
 // watchIndex adds the index's row counts to the metrics.
@@ -153,6 +171,7 @@ func (ob *observer) close() {
 		_ = ob.srv.Shutdown(ctx) // past the timeout, open scrapes are cut: fine at exit
 		cancel()
 	}
+	ob.stopProgress()
 	if ob.cancel != nil {
 		ob.cancel()
 	}

@@ -88,7 +88,9 @@ func (j *mainJob) run(ctx context.Context, stdout, stderr io.Writer, logger *slo
 		return err
 	}
 	defer sites.close()
-	if err := sites.crawl(ctx, kafka, &j.kafka, logger); err != nil {
+	err = sites.crawl(ctx, kafka, &j.kafka, logger)
+	ob.stopProgress()
+	if err != nil {
 		return err
 	}
 	store, err := j.index.index(ctx, kafka, &j.kafka, ob, logger)
