@@ -257,11 +257,22 @@ func (s *memSite) Site() string    { return memSiteID }
 func (s *memSite) SiteURL() string { return memSiteURL }
 
 func (s *memSite) SearchUsers(_ context.Context, fn func([]confluence.User) error) error {
-	return fn([]confluence.User{{AccountID: memAccount, AccountType: "atlassian", AccountStatus: "active", DisplayName: "Bench"}})
+	return fn([]confluence.User{memUser()})
 }
 
 func (s *memSite) FetchUsers(_ context.Context, ids []string) ([]confluence.User, error) {
-	return nil, fmt.Errorf("fetch users %v: the in-memory site names only the searchable account", ids)
+	users := make([]confluence.User, 0, len(ids))
+	for _, id := range ids {
+		if id != memAccount {
+			return nil, fmt.Errorf("fetch user %s: the in-memory site has only %s", id, memAccount)
+		}
+		users = append(users, memUser())
+	}
+	return users, nil
+}
+
+func memUser() confluence.User {
+	return confluence.User{AccountID: memAccount, AccountType: "atlassian", AccountStatus: "active", DisplayName: "Bench"}
 }
 
 func (s *memSite) ListSpaces(_ context.Context, fn func([]confluence.Space) error) error {

@@ -135,9 +135,13 @@ field() {
 
 run_product() {
   local out
-  out="$(cd "$repo/producer" && KAFKA_BROKERS="$brokers" \
+  if ! out="$(cd "$repo/producer" && KAFKA_BROKERS="$brokers" \
     BENCH_PUBLISH_RECORDS="$records" BENCH_PUBLISH_RECORD_BYTES="$record_bytes" \
-    show "$workdir/bin/producer.test" -test.run '^$' -test.bench '^BenchmarkPublish$' -test.benchtime 1x)"
+    show "$workdir/bin/producer.test" -test.run '^$' -test.bench '^BenchmarkPublish$' -test.benchtime 1x 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    log "BenchmarkPublish failed"
+    return 1
+  fi
   printf '%s\n' "$out" | grep '^BenchmarkPublish' >&2
   printf '%s\n' "$out" | grep '^BenchmarkPublish' | field records/s
 }
@@ -156,7 +160,11 @@ run_java() {
   printf '+ %s\n' "${cmd[*]}" >&2
   # The producer's own warnings (retries on CONCURRENT_TRANSACTIONS and the
   # like) go to a log file, not between the figures.
-  out="$("${cmd[@]}" 2>>"$workdir/logs/perf-tools.log")"
+  if ! out="$("${cmd[@]}" 2>>"$workdir/logs/perf-tools.log")"; then
+    tail -n 20 "$workdir/logs/perf-tools.log" >&2
+    log "ProducerPerformance failed; its log is $workdir/logs/perf-tools.log"
+    return 1
+  fi
   printf '%s\n' "$out" | grep 'records sent' >&2
   delete_topics "$topic"
   printf '%s\n' "$out" | grep 'records sent' | tail -n 1 | awk '{ print $4 }'

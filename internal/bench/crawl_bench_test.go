@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -13,9 +15,22 @@ import (
 	"github.com/parable/confluence-kafka/internal/kafkatest"
 )
 
-// crawlPages is the size of the site in BenchmarkCrawl: big enough that
-// start-up costs vanish, small enough for a few iterations in CI's budget.
+// crawlPages is the size of the site in BenchmarkCrawl unless
+// BENCH_CRAWL_PAGES says otherwise: big enough that start-up costs vanish,
+// small enough for a few iterations in a minute.
 const crawlPages = 10_000
+
+func crawlSize(b *testing.B) int {
+	raw := os.Getenv("BENCH_CRAWL_PAGES")
+	if raw == "" {
+		return crawlPages
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		b.Fatalf("BENCH_CRAWL_PAGES=%q: want a positive page count", raw)
+	}
+	return n
+}
 
 // productTxnEvents mirrors producer.Config.TransactionEvents' default, so
 // the transactional ceiling commits as often as the product does.
@@ -29,9 +44,10 @@ const productTxnEvents = 2000
 // pages/s is what the crawl costs on top of Kafka.
 //
 // Run with KAFKA_BROKERS set to measure against a real broker instead of
-// the in-process kfake one.
+// the in-process kfake one, and with BENCH_CRAWL_PAGES=n to crawl n pages
+// instead of 10,000.
 func BenchmarkCrawl(b *testing.B) {
-	env := startSite(b, crawlPages)
+	env := startSite(b, crawlSize(b))
 	seeds, _ := kafkatest.Brokers(b)
 	want := env.site.Expected()
 	pages := want.Pages + want.BlogPosts
