@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -17,6 +18,9 @@ import (
 func (f *fixture) poller(t *testing.T, src producer.Source, cfg producer.Config) (*producer.Producer, *producer.Poller) {
 	t.Helper()
 	cfg.Brokers, cfg.Topics = f.seeds, f.topics
+	// A real broker serves a new topic's metadata a moment after creating
+	// it; franz-go then waits MetadataMinAge (5s) before it asks again.
+	cfg.ClientOptions = append(cfg.ClientOptions, kgo.MetadataMinAge(100*time.Millisecond))
 	if cfg.TransactionEvents == 0 {
 		cfg.TransactionEvents = 300
 	}

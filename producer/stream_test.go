@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/parable/confluence-kafka/internal/confluence"
 	"github.com/parable/confluence-kafka/internal/confluencesim"
@@ -290,7 +291,8 @@ func TestStreamChangeDuringPollIsNotMissed(t *testing.T) {
 	id := f.site.PageIDs(f.site.SpaceIDs()[0])[0]
 	src := &editDuringPoll{Client: f.client, site: f.site, clock: clk, id: id}
 	p, err := producer.New(producer.Config{Brokers: f.seeds, Topics: f.topics, PollOverlap: time.Millisecond,
-		RelistEvery: -1, SweepEvery: -1, TrashEvery: -1}, src, nil)
+		ClientOptions: []kgo.Opt{kgo.MetadataMinAge(100 * time.Millisecond)},
+		RelistEvery:   -1, SweepEvery: -1, TrashEvery: -1}, src, nil)
 	must(t, err)
 	t.Cleanup(p.Close)
 	producer.SetClock(p, clk.Now)
