@@ -13,7 +13,9 @@
 // The same Config always yields a byte-identical site.
 //
 // Tests switch faults on and off at run time with [Site.InjectFault], change
-// content with [Site.EditPage], [Site.TrashPage] and [Site.DeletePage], and
+// content with [Site.EditPage], [Site.CreatePage], [Site.ArchivePage],
+// [Site.TrashPage] and [Site.DeletePage], spaces and accounts with
+// [Site.RenameSpace] and [Site.ChangeUser], and
 // read what the crawler should find with [Site.Expected] and what it asked
 // for with [Site.Requests].
 package confluencesim
