@@ -23,7 +23,7 @@ type Config struct {
 
 	// TransactionalID identifies the producer to Kafka. It must be stable for a
 	// site, so that a restarted producer fences its predecessor. Empty means
-	// "confluence-producer." followed by the site identity.
+	// "confluence-producer.", the state topic, a dot and the site identity.
 	TransactionalID string
 	// MaxRecordBytes is the largest record the pages topic accepts (the topic's
 	// max.message.bytes). A page event larger than this is published without
@@ -96,7 +96,9 @@ func (c Config) withDefaults(site string) Config {
 		c.Topics = schema.NewTopics(schema.DefaultTopicPrefix)
 	}
 	if c.TransactionalID == "" {
-		c.TransactionalID = "confluence-producer." + site
+		// The state topic names the deployment: two deployments crawling the
+		// same site into different topics must not fence each other.
+		c.TransactionalID = "confluence-producer." + c.Topics.State + "." + site
 	}
 	if c.MaxRecordBytes == 0 {
 		c.MaxRecordBytes = 1 << 20
