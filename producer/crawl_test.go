@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,12 +187,12 @@ type interrupting struct {
 	producer.Source
 	cancel func()
 	after  int
-	pages  int
+	pages  atomic.Int64 // listing pages read; spaces are crawled concurrently
 }
 
 func (s *interrupting) ListSpacePages(ctx context.Context, spaceID, from string, fn func([]confluence.Page, string) error) error {
 	return s.Source.ListSpacePages(ctx, spaceID, from, func(b []confluence.Page, next string) error {
-		if s.pages++; s.pages > s.after {
+		if s.pages.Add(1) > int64(s.after) {
 			s.cancel()
 			return context.Canceled
 		}
