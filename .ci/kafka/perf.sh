@@ -187,8 +187,8 @@ round() {
 
   # TODO(#3): ProducerPerformance ends transactions by time, not by count, so
   # its transactions hold about 2000 records only if it runs at java_matched's
-  # rate; good enough to compare, since the count per transaction moves the
-  # rate far less than the machine's noise does.
+  # rate; acceptable for now because the duration is worked out again in each
+  # round from that round's rate, not fixed once.
   duration="$(awk -v r="$matched" -v n="$product_txn_events" 'BEGIN { d = int(n / r * 1000 + 0.5); print (d < 1 ? 1 : d) }')"
   rate="$(run_java java_txn --command-property "${matched_props[@]}" \
     --transactional-id "perf-txn-$RANDOM$RANDOM" --transaction-duration-ms "$duration")"
