@@ -66,7 +66,8 @@ type childResult struct {
 //
 // BENCH_MEMORY_PAGES=n1,n2,... measures other sizes instead. With
 // BENCH_HEAP_PROFILES=dir set, the child writes a heap profile to dir
-// each time its live heap reaches a new high, for `go tool pprof`.
+// each time its live heap reaches a new high, and heap-end.pprof after the
+// crawl, for `go tool pprof`.
 func BenchmarkCrawlMemory(b *testing.B) {
 	for _, pages := range memorySizes(b) {
 		b.Run(fmt.Sprintf("pages=%d", pages), func(b *testing.B) {
