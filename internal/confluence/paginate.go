@@ -82,8 +82,14 @@ func (p *cursorPager[T]) page(ctx context.Context, u string) (string, error) {
 		return "", err
 	}
 
+	// An empty page ends the listing whatever links it carries: DESIGN.md §2,
+	// and a site that answers an empty page with a link to itself would
+	// otherwise fail the crawl as a repeating link.
+	if len(list.Results) == 0 {
+		return "", nil
+	}
 	next, err := p.next(list.Links.Next, hdr, u)
-	if err != nil || len(list.Results) == 0 {
+	if err != nil {
 		return "", err
 	}
 	if err := p.fn(list.Results, p.c.webBase(list.Links.Base), next); err != nil {

@@ -88,6 +88,18 @@ func TestListSpacePagesPagination(t *testing.T) {
 		},
 		wantIDs: [][]string{{"1"}}, wantNexts: []string{p2}, wantReqs: 2,
 	}, {
+		// Regression: an empty page linking to itself failed the crawl as a
+		// repeating next link instead of ending the listing.
+		name: "empty results with a next link to themselves stop the listing",
+		respond: func(w http.ResponseWriter, cursor, _ string) {
+			if cursor == "" {
+				writeJSON(w, 200, listBody(pageItems("1"), p2))
+				return
+			}
+			writeJSON(w, 200, listBody("", p2))
+		},
+		wantIDs: [][]string{{"1"}}, wantNexts: []string{p2}, wantReqs: 2,
+	}, {
 		name: "a single last page",
 		respond: func(w http.ResponseWriter, _, _ string) {
 			writeJSON(w, 200, listBody(pageItems("1", "2"), ""))
