@@ -31,17 +31,16 @@ type SkippedSpace struct {
 	ID, Key, Reason string
 }
 
-// Crawl runs one full crawl of the site: it resumes the site's last
-// checkpoint if that crawl did not complete, and starts a new one otherwise.
-// It returns when every space was crawled or skipped and the last transaction
-// committed, or with the first error that stops the run, such as
-// confluence.ErrUnauthorized. Whatever it committed before an error stays
-// committed, and the next Crawl resumes after it.
-func (p *Producer) Crawl(ctx context.Context) (Result, error) {
+// crawlOnce is one attempt of Crawl: it fences the site's previous producer,
+// reads the checkpoint and crawls from it until done or the first error.
+func (p *Producer) crawlOnce(ctx context.Context) (Result, error) {
+	if err := p.fence(ctx); err != nil {
+		return Result{}, err
+	}
 	opts := p.readOptions()
 	state, err := LoadCheckpoint(ctx, opts, p.cfg.Topics.State, p.site.ID)
 	if err != nil {
-		return Result{}, err
+		return Result{}, fromKafka(err)
 	}
 	resumed := state != nil && state.CompletedAt.IsZero()
 	if !resumed {
@@ -50,7 +49,7 @@ func (p *Producer) Crawl(ctx context.Context) (Result, error) {
 	acc := newAccounts(state.PendingAccounts)
 	if state.UsersDone {
 		if err := p.loadKnownAccounts(ctx, opts, acc); err != nil {
-			return Result{}, err
+			return Result{}, fromKafka(err)
 		}
 	}
 	p.logger.Info("crawl started", "resumed", resumed)

@@ -54,7 +54,7 @@ func (p *publisher) run(ctx context.Context, in <-chan batch) error {
 			return ctx.Err()
 		}
 		if err := p.commit(ctx, p.gather(first, in)); err != nil {
-			return err
+			return fromKafka(err)
 		}
 	}
 }

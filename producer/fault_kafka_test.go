@@ -1,0 +1,267 @@
+package producer_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/parable/confluence-kafka/internal/confluence"
+	"github.com/parable/confluence-kafka/internal/confluencesim"
+	"github.com/parable/confluence-kafka/internal/kafkatest"
+	"github.com/parable/confluence-kafka/producer"
+)
+
+var kafkaFaultSite = confluencesim.Config{Seed: 5, Spaces: 5, Pages: 400, BlogPosts: 25, Users: 40}
+
+// stalling hands over the first after listing pages and then blocks until
+// its context ends, like a process that stopped making progress.
+type stalling struct {
+	producer.Source
+	after int
+	pages atomic.Int32
+}
+
+func (s *stalling) ListSpacePages(ctx context.Context, spaceID, from string, fn func([]confluence.Page, string) error) error {
+	return s.Source.ListSpacePages(ctx, spaceID, from, func(b []confluence.Page, next string) error {
+		if int(s.pages.Add(1)) > s.after {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return fn(b, next)
+	})
+}
+
+// Regression test: a restarted producer read its checkpoint before fencing
+// its predecessor, so a commit the coordinator was still completing for the
+// predecessor (a real broker answers CONCURRENT_TRANSACTIONS meanwhile) was
+// missing from the checkpoint, and the restart published that batch again.
+func TestRestartSeesTheCommitItsPredecessorLeftInFlight(t *testing.T) {
+	cluster := kafkatest.Fake(t)
+	r := newFaultRigOn(t, cluster.ListenAddrs(), kafkaFaultSite)
+
+	const heldCommit = 2 // the zombie's second commit is in flight when it dies
+	held, release := make(chan struct{}), make(chan struct{})
+	var commits atomic.Int32
+	cluster.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if !req.(*kmsg.EndTxnRequest).Commit || commits.Add(1) != heldCommit {
+			return nil, nil, false
+		}
+		close(held)
+		cluster.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+
+	zombieCtx, stopZombie := context.WithCancel(t.Context())
+	zombie := r.newProducer(t, &stalling{Source: r.client, after: 3}, nil)
+	zombieDone := make(chan error, 1)
+	go func() {
+		_, err := zombie.Crawl(zombieCtx)
+		zombieDone <- err
+	}()
+	<-held
+
+	// Like a real coordinator, answer the successor's InitProducerID with
+	// CONCURRENT_TRANSACTIONS until the held commit has completed.
+	var releaseOnce sync.Once
+	cluster.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		releaseOnce.Do(func() { close(release) })
+		if zombie.Stats().Transactions.Load() >= heldCommit {
+			return nil, nil, false
+		}
+		cluster.KeepControl()
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode = kerr.ConcurrentTransactions.Code
+		return resp, nil, true
+	})
+
+	_, res, err := r.crawl(t, nil)
+	stopZombie()
+	<-zombieDone
+	if err != nil || !res.Resumed {
+		t.Fatalf("Crawl() after the zombie = resumed %v, %v; want a resumed crawl", res.Resumed, err)
+	}
+	r.checkExact(t)
+}
+
+// netSwitch dials the brokers and can cut every connection to them, as a
+// broker that goes away and comes back: while it is down, dials are refused
+// and open connections fail as if the broker had closed them.
+type netSwitch struct {
+	mu    sync.Mutex
+	down  bool
+	conns []*switchedConn
+	dials atomic.Int32 // dials refused while down
+}
+
+func (s *netSwitch) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		s.dials.Add(1)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	sc := &switchedConn{Conn: c}
+	s.conns = append(s.conns, sc)
+	return sc, nil
+}
+
+// cut breaks every connection and refuses new ones.
+func (s *netSwitch) cut() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = true
+	for _, c := range s.conns {
+		c.cut.Store(true)
+		_ = c.Conn.Close() // the point is to break it
+	}
+	s.conns = nil
+}
+
+func (s *netSwitch) restore() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = false
+}
+
+// switchedConn reports a cut as the peer closing the connection, not as
+// this side closing it.
+type switchedConn struct {
+	net.Conn
+	cut atomic.Bool
+}
+
+func (c *switchedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil && c.cut.Load() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (c *switchedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if err != nil && c.cut.Load() {
+		err = &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.ECONNRESET)}
+	}
+	return n, err
+}
+
+// cutting cuts the network when the crawl has read a number of listing
+// pages, before the page reaches the publisher.
+type cutting struct {
+	producer.Source
+	after int
+	cut   func()
+	pages atomic.Int32
+}
+
+func (s *cutting) ListSpacePages(ctx context.Context, spaceID, from string, fn func([]confluence.Page, string) error) error {
+	return s.Source.ListSpacePages(ctx, spaceID, from, func(b []confluence.Page, next string) error {
+		if int(s.pages.Add(1)) == s.after {
+			s.cut()
+		}
+		return fn(b, next)
+	})
+}
+
+func TestBrokerGoneMidCrawlResumesWithoutLoss(t *testing.T) {
+	tests := []struct {
+		name   string
+		outage time.Duration
+		opts   []kgo.Opt
+	}{
+		{name: "within the client's retries", outage: 3 * time.Second},
+		{
+			name:   "beyond the client's retries",
+			outage: 5 * time.Second,
+			opts:   []kgo.Opt{kgo.RetryTimeout(time.Second), kgo.RecordDeliveryTimeout(2 * time.Second)},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFaultRig(t, kafkaFaultSite)
+			sw := &netSwitch{}
+			var restored sync.WaitGroup
+			src := &cutting{Source: r.client, after: 3, cut: func() {
+				sw.cut()
+				restored.Go(func() {
+					timer := time.NewTimer(tc.outage)
+					defer timer.Stop()
+					<-timer.C
+					sw.restore()
+				})
+			}}
+			p, _, err := r.crawlFrom(t, src, func(c *producer.Config) {
+				c.ClientOptions = append([]kgo.Opt{kgo.Dialer(sw.dial)}, tc.opts...)
+			})
+			restored.Wait()
+			if err != nil {
+				t.Fatalf("Crawl() with the broker gone for %v = %v, want it to wait and finish", tc.outage, err)
+			}
+			if sw.dials.Load() == 0 {
+				t.Errorf("no dial was refused: the outage did not happen during the crawl")
+			}
+			r.checkExact(t)
+			resumes := strings.Count(r.logs.String(), "kafka unavailable, crawl resumes")
+			t.Logf("outage %v: %d dials refused, %d transactions, crawl resumed %d times from its checkpoint",
+				tc.outage, sw.dials.Load(), p.Stats().Transactions.Load(), resumes)
+		})
+	}
+}
+
+// TestCommitFailureResumesFromCheckpoint makes the coordinator refuse to end
+// transactions a few times, more than the Kafka client retries on its own:
+// Crawl must abort, wait and resume from the committed checkpoint.
+func TestCommitFailureResumesFromCheckpoint(t *testing.T) {
+	cluster := kafkatest.Fake(t)
+	r := newFaultRigOn(t, cluster.ListenAddrs(), kafkaFaultSite)
+	const refusals = 4
+	cluster.Fault(kfake.Fault{
+		Keys:  []kmsg.Key{kmsg.EndTxn},
+		Err:   kerr.CoordinatorNotAvailable,
+		Count: refusals,
+	})
+	p, _, err := r.crawl(t, func(c *producer.Config) {
+		c.ClientOptions = []kgo.Opt{kgo.RequestRetries(1)}
+	})
+	if err != nil {
+		t.Fatalf("Crawl() with %d refused transaction ends = %v, want it to resume and finish", refusals, err)
+	}
+	resumes := strings.Count(r.logs.String(), "kafka unavailable, crawl resumes")
+	if resumes == 0 {
+		t.Errorf("Crawl() finished without resuming from its checkpoint; want at least one resume")
+	}
+	r.checkExact(t)
+	t.Logf("%d transactions committed, crawl resumed %d times", p.Stats().Transactions.Load(), resumes)
+}
+
+func TestMissingTopicStopsTheCrawlNamingIt(t *testing.T) {
+	r := newFaultRig(t, kafkaFaultSite)
+	missing := r.topics
+	missing.Pages = r.topics.Pages + ".missing"
+	_, _, err := r.crawl(t, func(c *producer.Config) { c.Topics = missing })
+	if err == nil || !strings.Contains(err.Error(), missing.Pages) {
+		t.Fatalf("Crawl() to a missing pages topic = %v, want an error naming %s", err, missing.Pages)
+	}
+	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Errorf("Crawl() error = %v, want UNKNOWN_TOPIC_OR_PARTITION in its chain", err)
+	}
+}
