@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/parable/confluence-kafka/internal/broker"
 	"github.com/parable/confluence-kafka/internal/confluence"
 	"github.com/parable/confluence-kafka/internal/confluencesim"
 	"github.com/parable/confluence-kafka/internal/kafkatest"
@@ -25,38 +28,38 @@ import (
 // deadline as soon as one is pending, so a half-hour Retry-After costs no
 // real time, and each attempt is recorded with the fake time it left at.
 
-// epoch is where the fake clock starts.
-var epoch = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+// faultEpoch is where the fake clock starts.
+var faultEpoch = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-// fakeClock is a confluence.Clock whose time moves only when a pending
+// faultClock is a confluence.Clock whose time moves only when a pending
 // timer is due: autoAdvance jumps to the earliest deadline.
-type fakeClock struct {
+type faultClock struct {
 	mu     sync.Mutex
 	now    time.Time
-	timers []*fakeTimer
+	timers []*faultTimer
 	added  chan struct{}
 }
 
-type fakeTimer struct {
-	clk  *fakeClock
+type faultTimer struct {
+	clk  *faultClock
 	when time.Time
 	ch   chan time.Time
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: epoch, added: make(chan struct{}, 1)}
+func newFaultClock() *faultClock {
+	return &faultClock{now: faultEpoch, added: make(chan struct{}, 1)}
 }
 
-func (c *fakeClock) Now() time.Time {
+func (c *faultClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) NewTimer(d time.Duration) confluence.Timer {
+func (c *faultClock) NewTimer(d time.Duration) confluence.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{clk: c, when: c.now.Add(d), ch: make(chan time.Time, 1)}
+	t := &faultTimer{clk: c, when: c.now.Add(d), ch: make(chan time.Time, 1)}
 	if d <= 0 {
 		t.ch <- c.now
 		return t
@@ -69,9 +72,9 @@ func (c *fakeClock) NewTimer(d time.Duration) confluence.Timer {
 	return t
 }
 
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+func (t *faultTimer) C() <-chan time.Time { return t.ch }
 
-func (t *fakeTimer) Stop() bool {
+func (t *faultTimer) Stop() bool {
 	c := t.clk
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -85,7 +88,7 @@ func (t *fakeTimer) Stop() bool {
 
 // fireNext moves to the earliest deadline and fires the timers due; it
 // reports whether one was pending.
-func (c *fakeClock) fireNext() bool {
+func (c *faultClock) fireNext() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.timers) == 0 {
@@ -112,7 +115,7 @@ func (c *fakeClock) fireNext() bool {
 
 // autoAdvance ends every wait at once in real time while fake time moves
 // by the waited amount, until the test ends.
-func (c *fakeClock) autoAdvance(t *testing.T) {
+func (c *faultClock) autoAdvance(t *testing.T) {
 	t.Helper()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -133,9 +136,9 @@ func (c *fakeClock) autoAdvance(t *testing.T) {
 	})
 }
 
-// attempt is one HTTP attempt as the client's base transport sent it.
-type attempt struct {
-	At     time.Duration // fake time since epoch
+// sentAttempt is one HTTP attempt as the client's base transport sent it.
+type sentAttempt struct {
+	At     time.Duration // fake time since faultEpoch
 	Method string
 	Path   string
 	Query  string
@@ -143,21 +146,21 @@ type attempt struct {
 	Err    string
 }
 
-func (a attempt) String() string {
+func (a sentAttempt) String() string {
 	return fmt.Sprintf("%v %s %s?%s -> %d %s", a.At, a.Method, a.Path, a.Query, a.Status, a.Err)
 }
 
-// recorder is the client's base transport: it records every attempt.
-type recorder struct {
+// attemptRecorder is the client's base transport: it records every attempt.
+type attemptRecorder struct {
 	next http.RoundTripper
-	clk  *fakeClock
+	clk  *faultClock
 
 	mu       sync.Mutex
-	attempts []attempt
+	attempts []sentAttempt
 }
 
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	a := attempt{At: r.clk.Now().Sub(epoch), Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery}
+func (r *attemptRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := sentAttempt{At: r.clk.Now().Sub(faultEpoch), Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery}
 	resp, err := r.next.RoundTrip(req)
 	if err != nil {
 		a.Err = err.Error()
@@ -171,15 +174,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // all returns the attempts so far.
-func (r *recorder) all() []attempt {
+func (r *attemptRecorder) all() []sentAttempt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.attempts)
 }
 
 // to returns the attempts whose path ends with suffix.
-func (r *recorder) to(suffix string) []attempt {
-	var out []attempt
+func (r *attemptRecorder) to(suffix string) []sentAttempt {
+	var out []sentAttempt
 	for _, a := range r.all() {
 		if strings.HasSuffix(a.Path, suffix) {
 			out = append(out, a)
@@ -188,8 +191,8 @@ func (r *recorder) to(suffix string) []attempt {
 	return out
 }
 
-// wait is one site-wide wait the client reported through Config.OnWait.
-type wait struct {
+// reportedWait is one site-wide wait the client reported through Config.OnWait.
+type reportedWait struct {
 	Reason string
 	At, D  time.Duration
 }
@@ -198,13 +201,13 @@ type wait struct {
 // topics: the fixture of the crawl tests, plus what the fault tests observe.
 type faultRig struct {
 	*fixture
-	clk  *fakeClock
-	rec  *recorder
-	logs *syncBuffer
+	clk  *faultClock
+	rec  *attemptRecorder
+	logs *logSink
 	srv  *httptest.Server
 
 	mu    sync.Mutex
-	waits []wait
+	waits []reportedWait
 }
 
 // clientTweak changes the client's Config before New.
@@ -226,11 +229,11 @@ func newFaultRigOn(t *testing.T, seeds []string, site confluencesim.Config, twea
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	clk := newFakeClock()
+	clk := newFaultClock()
 	clk.autoAdvance(t)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(base.CloseIdleConnections)
-	r := &faultRig{clk: clk, rec: &recorder{next: base, clk: clk}, logs: &syncBuffer{}, srv: srv}
+	r := &faultRig{clk: clk, rec: &attemptRecorder{next: base, clk: clk}, logs: &logSink{}, srv: srv}
 	cfg := confluence.Config{
 		BaseURL: srv.URL, Email: site.Email, APIToken: site.APIToken,
 		RequestsPerSecond: 1000, BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second,
@@ -256,10 +259,10 @@ func newFaultRigOn(t *testing.T, seeds []string, site confluencesim.Config, twea
 func (r *faultRig) onWait(reason string, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.waits = append(r.waits, wait{Reason: reason, At: r.clk.Now().Sub(epoch), D: d})
+	r.waits = append(r.waits, reportedWait{Reason: reason, At: r.clk.Now().Sub(faultEpoch), D: d})
 }
 
-func (r *faultRig) reportedWaits() []wait {
+func (r *faultRig) reportedWaits() []reportedWait {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.waits)
@@ -277,7 +280,7 @@ func (r *faultRig) crawl(t *testing.T, tweak func(*producer.Config)) (*producer.
 func (r *faultRig) crawlFrom(t *testing.T, src producer.Source, tweak func(*producer.Config)) (*producer.Producer, producer.Result, error) {
 	t.Helper()
 	p := r.newProducer(t, src, tweak)
-	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	ctx, cancel := context.WithTimeout(t.Context(), crawlGuard)
 	defer cancel()
 	res, err := p.Crawl(ctx)
 	return p, res, err
@@ -299,9 +302,9 @@ func (r *faultRig) newProducer(t *testing.T, src producer.Source, tweak func(*pr
 	return p
 }
 
-// hangGuard bounds a crawl in real time. It turns a hang into a failure and
+// crawlGuard bounds a crawl in real time. It turns a hang into a failure and
 // asserts nothing about speed.
-const hangGuard = 2 * time.Minute
+const crawlGuard = 2 * time.Minute
 
 // checkExact fails the test unless the committed topics hold every entity
 // of the site once (published fails on an event committed twice).
@@ -319,26 +322,26 @@ func (r *faultRig) listing(spaceID string) string {
 	return "/wiki/api/v2/spaces/" + spaceID + "/pages"
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
+// logSink is a log sink safe for concurrent writers.
+type logSink struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *logSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *logSink) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-// gaps returns the fake time between consecutive attempts.
-func gaps(as []attempt) []time.Duration {
+// attemptGaps returns the fake time between consecutive attempts.
+func attemptGaps(as []sentAttempt) []time.Duration {
 	var out []time.Duration
 	for i := 1; i < len(as); i++ {
 		out = append(out, as[i].At-as[i-1].At)
@@ -373,4 +376,37 @@ func (r *faultRig) countLogs(msg string, parts ...string) int {
 		}
 	}
 	return n
+}
+
+// eventCounts reads the committed entity topics and returns how many times
+// each event id was published, and how many distinct entities each topic
+// holds. Unlike published, it allows duplicates.
+func (r *faultRig) eventCounts(t *testing.T) (map[string]int, counts) {
+	t.Helper()
+	ids := map[string]int{}
+	var c counts
+	for _, topic := range r.topics.Entities() {
+		keys := map[string]bool{}
+		err := broker.ReadCommitted(t.Context(), []kgo.Opt{kgo.SeedBrokers(r.seeds...)}, topic, func(rec *kgo.Record) error {
+			ev, err := schema.ParseRecord(rec)
+			if err != nil {
+				return err
+			}
+			ids[ev.ID]++
+			keys[string(rec.Key)] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch topic {
+		case r.topics.Users:
+			c.users = len(keys)
+		case r.topics.Spaces:
+			c.spaces = len(keys)
+		default:
+			c.pages = len(keys) // pages and blog posts together
+		}
+	}
+	return ids, c
 }

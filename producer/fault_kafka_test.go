@@ -182,49 +182,40 @@ func (s *cutting) ListSpacePages(ctx context.Context, spaceID, from string, fn f
 	})
 }
 
+// TestBrokerGoneMidCrawlResumesWithoutLoss cuts every connection to the
+// brokers, and refuses new ones, for a few seconds in the middle of the
+// crawl. The Kafka client gives up within that time (its retry and delivery
+// timeouts are shortened), so whether the client's own retries or Crawl's
+// resumption from the checkpoint bridge the outage depends on where it hits;
+// either way the crawl must finish with every entity once.
 func TestBrokerGoneMidCrawlResumesWithoutLoss(t *testing.T) {
-	tests := []struct {
-		name   string
-		outage time.Duration
-		opts   []kgo.Opt
-	}{
-		{name: "within the client's retries", outage: 3 * time.Second},
-		{
-			name:   "beyond the client's retries",
-			outage: 5 * time.Second,
-			opts:   []kgo.Opt{kgo.RetryTimeout(time.Second), kgo.RecordDeliveryTimeout(2 * time.Second)},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newFaultRig(t, kafkaFaultSite)
-			sw := &netSwitch{}
-			var restored sync.WaitGroup
-			src := &cutting{Source: r.client, after: 3, cut: func() {
-				sw.cut()
-				restored.Go(func() {
-					timer := time.NewTimer(tc.outage)
-					defer timer.Stop()
-					<-timer.C
-					sw.restore()
-				})
-			}}
-			p, _, err := r.crawlFrom(t, src, func(c *producer.Config) {
-				c.ClientOptions = append([]kgo.Opt{kgo.Dialer(sw.dial)}, tc.opts...)
-			})
-			restored.Wait()
-			if err != nil {
-				t.Fatalf("Crawl() with the broker gone for %v = %v, want it to wait and finish", tc.outage, err)
-			}
-			if sw.dials.Load() == 0 {
-				t.Errorf("no dial was refused: the outage did not happen during the crawl")
-			}
-			r.checkExact(t)
-			resumes := strings.Count(r.logs.String(), "kafka unavailable, crawl resumes")
-			t.Logf("outage %v: %d dials refused, %d transactions, crawl resumed %d times from its checkpoint",
-				tc.outage, sw.dials.Load(), p.Stats().Transactions.Load(), resumes)
+	const outage = 4 * time.Second
+	r := newFaultRig(t, kafkaFaultSite)
+	sw := &netSwitch{}
+	var restored sync.WaitGroup
+	src := &cutting{Source: r.client, after: 3, cut: func() {
+		sw.cut()
+		restored.Go(func() {
+			timer := time.NewTimer(outage)
+			defer timer.Stop()
+			<-timer.C
+			sw.restore()
 		})
+	}}
+	p, _, err := r.crawlFrom(t, src, func(c *producer.Config) {
+		c.ClientOptions = []kgo.Opt{kgo.Dialer(sw.dial),
+			kgo.RetryTimeout(time.Second), kgo.RecordDeliveryTimeout(2 * time.Second)}
+	})
+	restored.Wait()
+	if err != nil {
+		t.Fatalf("Crawl() with the broker gone for %v = %v, want it to wait and finish", outage, err)
 	}
+	if sw.dials.Load() == 0 {
+		t.Errorf("no dial was refused: the outage did not happen during the crawl")
+	}
+	r.checkExact(t)
+	t.Logf("outage %v: %d dials refused, %d transactions, crawl resumed %d times from its checkpoint",
+		outage, sw.dials.Load(), p.Stats().Transactions.Load(), r.countLogs("kafka unavailable, crawl resumes from its checkpoint"))
 }
 
 // TestCommitFailureResumesFromCheckpoint makes the coordinator refuse to end
@@ -245,7 +236,7 @@ func TestCommitFailureResumesFromCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Crawl() with %d refused transaction ends = %v, want it to resume and finish", refusals, err)
 	}
-	resumes := strings.Count(r.logs.String(), "kafka unavailable, crawl resumes")
+	resumes := r.countLogs("kafka unavailable, crawl resumes from its checkpoint")
 	if resumes == 0 {
 		t.Errorf("Crawl() finished without resuming from its checkpoint; want at least one resume")
 	}
