@@ -100,6 +100,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	listen := fs.String("listen", "127.0.0.1:8090", "loopback address to serve on")
 	email := fs.String("sim-email", "", "email the site accepts (empty: any credentials)")
 	token := fs.String("sim-api-token", "", "API token the site accepts (empty: any credentials)")
+	var faults faultFlags
+	fs.Var(&faults, "fault", faultUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -113,6 +115,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	site, err := confluencesim.New(sim.config(*email, *token))
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	for _, f := range faults {
+		site.InjectFault(f.match, f.fault)
+		logger.Info("fault injected", "fault", f.spec)
 	}
 	srv, err := startSim(site, *listen, logger)
 	if err != nil {
