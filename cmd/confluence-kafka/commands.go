@@ -45,6 +45,9 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(specs) == 0 {
 		return fmt.Errorf("%w: confluence-base-url or a config-file with sites is required (run 'simulate' for a local site)", errUsage)
 	}
+	if err := checkSites(specs); err != nil {
+		return err
+	}
 	if kafka.brokers == "" && kafka.embeddedDataDir == "" {
 		return fmt.Errorf("%w: kafka-brokers is required: an embedded broker without embedded-broker-dir "+
 			"would lose the crawl when this command exits (use 'run' for the all-in-one job)", errUsage)

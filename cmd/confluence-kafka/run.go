@@ -72,6 +72,9 @@ func (j *mainJob) run(ctx context.Context, stdout, stderr io.Writer, logger *slo
 		site = sim
 		specs, _ = j.siteSpecs() // the flags now name the simulated site
 	}
+	if err := checkSites(specs); err != nil {
+		return err
+	}
 	kafka, err := j.kafka.connect(ctx, logger)
 	if err != nil {
 		return err

@@ -161,3 +161,17 @@ func (c *cluster) close() {
 		c.embedded.Close()
 	}
 }
+
+// checkSites validates the settings of every site, so that a bad one is
+// refused, naming it, before any work: no Kafka connection, no request.
+func checkSites(specs []siteSpec) error {
+	for _, s := range specs {
+		if s.err != nil {
+			return s.err
+		}
+		if err := s.cfg.Validate(); err != nil {
+			return fmt.Errorf("%w: site %s (%s): %v", errUsage, orDerived(s.name), s.origin, err)
+		}
+	}
+	return nil
+}
