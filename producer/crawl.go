@@ -208,7 +208,10 @@ func (p *Producer) crawlListing(ctx context.Context, spaceID string, progress Sp
 		fresh := acc.see(seen...)
 		crawled := seenPages(pages)
 		update := func(c *Checkpoint) {
-			setListing(c.Spaces[spaceID], blog, next, false)
+			// The last listing page has no next link: the listing is done with
+			// this batch. Leaving it undone made a crawl interrupted right after
+			// it list the whole space again on resume, publishing it twice.
+			setListing(c.Spaces[spaceID], blog, next, next == "")
 			c.PendingAccounts = append(c.PendingAccounts, fresh...)
 			c.noteCrawled(crawled, p.cfg.PollOverlap)
 		}

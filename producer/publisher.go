@@ -92,16 +92,26 @@ func (p *publisher) commit(ctx context.Context, group []batch) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := p.cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	deliveryErr := p.produceAll(ctx, group, state)
-	flushErr := p.cl.Flush(ctx)
+	// Once begun, a transaction runs to its end on its own deadline: a
+	// cancellation in the middle of Flush or EndTransaction left the outcome
+	// of the commit unknown to this producer, and a resumed crawl then
+	// published a committed batch a second time (seen in
+	// TestCrawlResumesAfterInterruptionWithoutDuplicates under -race).
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	deliveryErr := p.produceAll(txCtx, group, state)
+	flushErr := p.cl.Flush(txCtx)
 	if err := errors.Join(flushErr, deliveryErr()); err != nil {
 		p.abort()
 		return fmt.Errorf("publish %d batches: %w", len(group), err)
 	}
-	if err := p.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+	if err := p.cl.EndTransaction(txCtx, kgo.TryCommit); err != nil {
 		p.abort()
 		return fmt.Errorf("commit transaction: %w", err)
 	}

@@ -15,8 +15,9 @@ import (
 // without knowing what the topics hold, so it stops.
 var errCommit = errors.New("stream commit failed")
 
-// commitTimeout bounds a transaction that is finishing after the stream
-// was asked to stop.
+// commitTimeout bounds a transaction from its first record to its commit,
+// including one that is finishing after the crawl or stream was asked to
+// stop.
 const commitTimeout = 30 * time.Second
 
 // Poller runs the polls of a stream one at a time. Stream drives one on a
