@@ -7,7 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/parable/confluence-kafka/internal/broker"
 	"github.com/parable/confluence-kafka/internal/confluence"
 )
 
@@ -109,11 +114,42 @@ func checkKafka(ctx context.Context, kafka *kafkaFlags, w io.Writer, logger *slo
 		fmt.Fprintln(w, "ok   kafka: no KAFKA_BROKERS: the embedded broker would be used")
 		return nil
 	}
-	cl, err := kafka.connect(ctx, logger)
+	if err := kafka.validate(); err != nil {
+		return err
+	}
+	secure, err := kafka.securityOptions()
 	if err != nil {
 		return err
 	}
-	cl.close()
+	seeds := strings.Split(kafka.brokers, ",")
+	opts := append(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, broker.LogOptions(logger)...), secure...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	if err := broker.Ping(ctx, cl, kafka.connectTimeout); err != nil {
+		return err
+	}
+	// A check changes nothing: it reports missing topics instead of creating
+	// them, as crawl and run do at start.
+	topics := kafka.topics()
+	want := append(topics.Entities(), topics.State)
+	listed, err := kadm.NewClient(cl).ListTopics(ctx, want...)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	var missing []string
+	for _, t := range want {
+		if d, ok := listed[t]; !ok || d.Err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "ok   kafka: %s answers; topics to be created at the first crawl: %s\n",
+			kafka.brokers, strings.Join(missing, ", "))
+		return nil
+	}
 	fmt.Fprintf(w, "ok   kafka: %s answers and the topics exist\n", kafka.brokers)
 	return nil
 }

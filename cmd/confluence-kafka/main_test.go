@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
 	"github.com/parable/confluence-kafka/internal/confluencesim"
@@ -112,6 +114,14 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{"plain http to a remote host", []string{"check", "--confluence-base-url", "http://x.atlassian.net"}, nil, "BaseURL"},
 		{"crawl without a site", []string{"crawl", "--kafka-brokers", "127.0.0.1:1"}, nil, "confluence-base-url"},
 		{"search without a query", []string{"search"}, nil, "query"},
+		// Regression: 40000 wrapped to -25536 before the range check.
+		{"replication factor beyond int16", kafkaArgs("--topic-replication-factor", "40000"), nil, "topic-replication-factor 40000"},
+		{"topic prefix with a slash", kafkaArgs("--topic-prefix", "bad prefix/!"), nil, "topic-prefix"},
+		{"topic prefix too long", kafkaArgs("--topic-prefix", strings.Repeat("p", 250)), nil, "topic-prefix"},
+		{"blank seed broker", []string{"crawl", "--confluence-base-url", "https://x.atlassian.net", "--confluence-email", "a@example.com",
+			"--confluence-api-token", "t"}, map[string]string{"KAFKA_BROKERS": " "}, "kafka-brokers"},
+		{"seed without a port", kafkaArgs("--kafka-brokers", "127.0.0.1:1,,:"), nil, "kafka-brokers"},
+		{"tiny max message bytes", kafkaArgs("--topic-max-message-bytes", "10"), nil, "topic-max-message-bytes"},
 		{"simulator on a public address", []string{"simulate", "--listen", "0.0.0.0:0"}, nil, "loopback"},
 	}
 	for _, tc := range tests {
@@ -134,4 +144,40 @@ func lineStarting(text, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// kafkaArgs returns a crawl command line with valid site settings, the given
+// Kafka flags, and an unreachable broker that no test gets as far as dialling.
+func kafkaArgs(flags ...string) []string {
+	args := []string{"crawl", "--confluence-base-url", "https://x.atlassian.net", "--confluence-email", "a@example.com",
+		"--confluence-api-token", "t", "--kafka-brokers", "127.0.0.1:1"}
+	return append(args, flags...)
+}
+
+func TestCheckCreatesNoTopic(t *testing.T) {
+	_, url := simulatedSite(t)
+	seeds, _ := kafkatest.Brokers(t)
+	prefix := kafkatest.TopicName(t, "check") + "."
+	stdout, stderr, err := runCommand(t, "check", "--confluence-base-url", url, "--confluence-email", "crawler@example.com",
+		"--confluence-api-token", distinctiveToken, "--kafka-brokers", strings.Join(seeds, ","), "--topic-prefix", prefix)
+	if err != nil {
+		t.Fatalf("check: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "topics to be created") {
+		t.Errorf("check output does not report the missing topics:\n%s", stdout)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	topics, err := kadm.NewClient(cl).ListTopics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range topics {
+		if strings.HasPrefix(name, prefix) {
+			t.Errorf("check created topic %s", name)
+		}
+	}
 }

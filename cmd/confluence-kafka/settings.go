@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -90,14 +91,53 @@ func (k *kafkaFlags) topicConfig() broker.TopicConfig {
 }
 
 func (k *kafkaFlags) validate() error {
-	if k.partitions < 1 || k.replication < 1 {
-		return fmt.Errorf("%w: topic-partitions %d and topic-replication-factor %d: want at least 1",
-			errUsage, k.partitions, k.replication)
+	// Ranges are checked on the ints as given: converting first let 40000
+	// wrap to a negative replication factor in the message.
+	switch {
+	case k.partitions < 1 || k.partitions > 10000:
+		return fmt.Errorf("%w: topic-partitions %d: want 1..10000", errUsage, k.partitions)
+	case k.replication < 1 || k.replication > 16:
+		return fmt.Errorf("%w: topic-replication-factor %d: want 1..16", errUsage, k.replication)
+	case k.maxMessageBytes < 64<<10 || k.maxMessageBytes > 64<<20:
+		return fmt.Errorf("%w: topic-max-message-bytes %d: want 65536..67108864", errUsage, k.maxMessageBytes)
 	}
-	if err := k.topicConfig().Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := validTopicPrefix(k.topicPrefix); err != nil {
+		return err
+	}
+	if err := validSeeds(k.brokers); err != nil {
+		return err
 	}
 	return durationInRange("kafka-connect-timeout", k.connectTimeout, time.Second, time.Hour)
+}
+
+// validTopicPrefix checks that every topic name built from prefix is one
+// Kafka accepts: at most 249 characters of letters, digits, '.', '_', '-'.
+func validTopicPrefix(prefix string) error {
+	const longestSuffix = len("spaces")
+	if len(prefix)+longestSuffix > 249 {
+		return fmt.Errorf("%w: topic-prefix %q: want at most %d characters", errUsage, prefix, 249-longestSuffix)
+	}
+	for _, r := range prefix {
+		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return fmt.Errorf("%w: topic-prefix %q: want only letters, digits, '.', '_' and '-'", errUsage, prefix)
+		}
+	}
+	return nil
+}
+
+// validSeeds checks a comma-separated list of host:port seeds; empty means
+// the embedded broker.
+func validSeeds(list string) error {
+	if list == "" {
+		return nil
+	}
+	for _, seed := range strings.Split(list, ",") {
+		host, port, err := net.SplitHostPort(strings.TrimSpace(seed))
+		if err != nil || host == "" || port == "" {
+			return fmt.Errorf("%w: kafka-brokers %q: want host:port[,host:port...], such as 127.0.0.1:9092", errUsage, list)
+		}
+	}
+	return nil
 }
 
 // cluster is a connection to Kafka: the configured brokers, or the embedded
@@ -133,7 +173,9 @@ func (k *kafkaFlags) connect(ctx context.Context, logger *slog.Logger) (*cluster
 		c.embedded, c.seeds = e, e.Addrs()
 		logger.Info("embedded broker started", "brokers", strings.Join(c.seeds, ","))
 	} else {
-		c.seeds = strings.Split(k.brokers, ",")
+		for _, seed := range strings.Split(k.brokers, ",") {
+			c.seeds = append(c.seeds, strings.TrimSpace(seed))
+		}
 	}
 	c.opts = append(broker.LogOptions(logger), secure...)
 	if err := c.setUp(ctx, k); err != nil {
