@@ -111,24 +111,24 @@ func TestBadSettingsRefusedBeforeAnyWork(t *testing.T) {
 		set  map[string]string // flags changed from good; "" removes one
 		want string            // the setting the error must name
 	}{
-		{"base URL not a URL", map[string]string{"--confluence-base-url": "acme atlassian net"}, "BaseURL"},
-		{"base URL with a path", map[string]string{"--confluence-base-url": "https://acme.atlassian.net/jira"}, "BaseURL"},
-		{"base URL ftp", map[string]string{"--confluence-base-url": "ftp://acme.atlassian.net"}, "BaseURL"},
-		{"http to a remote host", map[string]string{"--confluence-base-url": "http://acme.atlassian.net"}, "BaseURL"},
+		{"base URL not a URL", map[string]string{"--confluence-base-url": "acme atlassian net"}, "confluence-base-url"},
+		{"base URL with a path", map[string]string{"--confluence-base-url": "https://acme.atlassian.net/jira"}, "confluence-base-url"},
+		{"base URL ftp", map[string]string{"--confluence-base-url": "ftp://acme.atlassian.net"}, "confluence-base-url"},
+		{"http to a remote host", map[string]string{"--confluence-base-url": "http://acme.atlassian.net"}, "confluence-base-url"},
 		{"email without token", map[string]string{"--confluence-base-url": "https://acme.atlassian.net",
-			"--confluence-api-token": ""}, "APIToken"},
+			"--confluence-api-token": ""}, "confluence-api-token"},
 		{"token without email", map[string]string{"--confluence-base-url": "https://acme.atlassian.net",
-			"--confluence-email": ""}, "Email"},
+			"--confluence-email": ""}, "confluence-email"},
 		{"no credentials for a remote site", map[string]string{"--confluence-base-url": "https://acme.atlassian.net",
-			"--confluence-email": "", "--confluence-api-token": ""}, "APIToken"},
-		{"negative request rate", map[string]string{"--confluence-requests-per-second": "-1"}, "RequestsPerSecond"},
-		{"request rate too high", map[string]string{"--confluence-requests-per-second": "20000"}, "RequestsPerSecond"},
-		{"negative request timeout", map[string]string{"--confluence-request-timeout": "-1s"}, "RequestTimeout"},
-		{"request timeout too long", map[string]string{"--confluence-request-timeout": "48h"}, "RequestTimeout"},
-		{"too many attempts", map[string]string{"--confluence-max-attempts": "101"}, "MaxAttempts"},
+			"--confluence-email": "", "--confluence-api-token": ""}, "confluence-api-token"},
+		{"negative request rate", map[string]string{"--confluence-requests-per-second": "-1"}, "confluence-requests-per-second"},
+		{"request rate too high", map[string]string{"--confluence-requests-per-second": "20000"}, "confluence-requests-per-second"},
+		{"negative request timeout", map[string]string{"--confluence-request-timeout": "-1s"}, "confluence-request-timeout"},
+		{"request timeout too long", map[string]string{"--confluence-request-timeout": "48h"}, "confluence-request-timeout"},
+		{"too many attempts", map[string]string{"--confluence-max-attempts": "101"}, "confluence-max-attempts"},
 		{"no partitions", map[string]string{"--topic-partitions": "0"}, "topic-partitions"},
 		{"no replicas", map[string]string{"--topic-replication-factor": "0"}, "topic-replication-factor"},
-		{"tiny records", map[string]string{"--topic-max-message-bytes": "1000"}, "max message bytes"},
+		{"tiny records", map[string]string{"--topic-max-message-bytes": "1000"}, "topic-max-message-bytes"},
 		{"connect timeout too short", map[string]string{"--kafka-connect-timeout": "0s"}, "kafka-connect-timeout"},
 		{"connect timeout too long", map[string]string{"--kafka-connect-timeout": "2h"}, "kafka-connect-timeout"},
 		{"unknown flag", map[string]string{"--confluence-page-size": "10"}, "confluence-page-size"},
@@ -212,7 +212,7 @@ func TestInsecureHTTPOnlyWhenAllowed(t *testing.T) {
 			if got := err != nil; got != tc.wantErr {
 				t.Errorf("checkSites(http:// remote, allow %v) = %v, want error %v", tc.allow, err, tc.wantErr)
 			}
-			if err != nil && !strings.Contains(err.Error(), "AllowInsecureHTTP") {
+			if err != nil && !strings.Contains(err.Error(), "confluence-allow-insecure-http") {
 				t.Errorf("checkSites() = %v, want it to say how to allow http://", err)
 			}
 		})

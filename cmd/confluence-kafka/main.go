@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	usage(stderr)
-	return fmt.Errorf("unknown subcommand %q: %w", args[0], errUsage)
+	return fmt.Errorf("%w: unknown subcommand %q: run without arguments for the list", errUsage, args[0])
 }
 
 func usage(w io.Writer) {
@@ -79,7 +80,8 @@ func exitCode(err error, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		if !errors.Is(err, errHelpShown) {
-			fmt.Fprintln(stderr, "error:", err)
+			// errUsage classifies the error; its own text adds nothing.
+			fmt.Fprintln(stderr, "error:", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		}
 		return 2
 	case errors.Is(err, context.Canceled):

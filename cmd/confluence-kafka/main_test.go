@@ -111,7 +111,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		{"bad duration in env", []string{"run"}, map[string]string{"CONFLUENCE_REQUEST_TIMEOUT": "soon"}, "CONFLUENCE_REQUEST_TIMEOUT"},
 		{"zero partitions", []string{"crawl", "--confluence-base-url", "https://x.atlassian.net", "--confluence-email", "a@example.com",
 			"--confluence-api-token", "t", "--kafka-brokers", "127.0.0.1:1", "--topic-partitions", "0"}, nil, "topic-partitions"},
-		{"plain http to a remote host", []string{"check", "--confluence-base-url", "http://x.atlassian.net"}, nil, "BaseURL"},
+		{"plain http to a remote host", []string{"check", "--confluence-base-url", "http://x.atlassian.net"}, nil, "confluence-base-url"},
 		{"crawl without a site", []string{"crawl", "--kafka-brokers", "127.0.0.1:1"}, nil, "confluence-base-url"},
 		{"search without a query", []string{"search"}, nil, "query"},
 		// Regression: 40000 wrapped to -25536 before the range check.

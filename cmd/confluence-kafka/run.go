@@ -177,7 +177,7 @@ func (f *indexFlags) index(ctx context.Context, kafka *cluster, k *kafkaFlags, o
 func newConfluenceClient(cfg confluence.Config, logger *slog.Logger) (*confluence.Client, error) {
 	c, err := confluence.New(cfg, logger)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %s", errUsage, settingNames(err, "flags"))
 	}
 	return c, nil
 }

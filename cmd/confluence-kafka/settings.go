@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 
@@ -212,8 +213,38 @@ func checkSites(specs []siteSpec) error {
 			return s.err
 		}
 		if err := s.cfg.Validate(); err != nil {
-			return fmt.Errorf("%w: site %s (%s): %v", errUsage, orDerived(s.name), s.origin, err)
+			return fmt.Errorf("%w: site %s (%s): %s", errUsage, orDerived(s.name), s.origin, settingNames(err, s.origin))
 		}
 	}
 	return nil
+}
+
+// confluenceFlags names, for each field of confluence.Config that a flag sets,
+// that flag. The client's errors name its fields; a person knows the flags.
+var confluenceFieldFlags = map[string]string{
+	"BaseURL":           "confluence-base-url",
+	"Email":             "confluence-email",
+	"APIToken":          "confluence-api-token",
+	"BearerToken":       "confluence-bearer-token",
+	"AllowInsecureHTTP": "confluence-allow-insecure-http",
+	"RequestsPerSecond": "confluence-requests-per-second",
+	"RequestTimeout":    "confluence-request-timeout",
+	"MaxAttempts":       "confluence-max-attempts",
+}
+
+var goFieldName = regexp.MustCompile(`\b[A-Z][A-Za-z]+\b`)
+
+// settingNames rewrites the Go field names in a confluence.Config error as
+// the flags and environment variables that set them, for settings that came
+// from flags; errors about a config file keep the client's names.
+func settingNames(err error, origin string) string {
+	if origin != "flags" {
+		return err.Error()
+	}
+	return goFieldName.ReplaceAllStringFunc(err.Error(), func(word string) string {
+		if f, ok := confluenceFieldFlags[word]; ok {
+			return f + " (" + envName(f) + ")"
+		}
+		return word
+	})
 }

@@ -149,7 +149,7 @@ func newFleet(specs []siteSpec, ob *observer, logger *slog.Logger) (*fleet, erro
 func (f *fleet) add(spec siteSpec, logger *slog.Logger) (*siteRun, error) {
 	probe, err := confluence.New(spec.cfg, nil) // validates and derives the identity
 	if err != nil {
-		return nil, fmt.Errorf("%w: site %s (%s): %v", errUsage, orDerived(spec.name), spec.origin, err)
+		return nil, fmt.Errorf("%w: site %s (%s): %s", errUsage, orDerived(spec.name), spec.origin, settingNames(err, spec.origin))
 	}
 	identity := probe.Site()
 	probe.Close()
