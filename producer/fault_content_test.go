@@ -19,6 +19,7 @@ import (
 // without its body, flagged and counted, and the crawl goes on; an answer
 // over the client's MaxResponseBytes stops the run, naming the limit.
 func TestMultiMegabyteResponses(t *testing.T) {
+	t.Parallel()
 	const bodyBytes = 5 << 20
 	tests := []struct {
 		name       string
@@ -31,6 +32,7 @@ func TestMultiMegabyteResponses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite, func(c *confluence.Config) { c.MaxResponseBytes = tc.maxBody })
 			space := r.site.SpaceIDs()[2]
 			first := r.listing(space) + "?body-format=storage&limit=250"
@@ -96,6 +98,7 @@ func (r *faultRig) withHugeBody(t *testing.T, path string, n int) (string, strin
 // TestScriptsAndEmojiArePublishedByteForByte: titles and bodies in many
 // scripts, with emoji, reach the topics exactly as the site serves them.
 func TestScriptsAndEmojiArePublishedByteForByte(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite)
 	if _, _, err := r.crawl(t, func(c *producer.Config) { c.SpaceConcurrency = 4 }); err != nil {
 		t.Fatalf("Crawl() = %v", err)

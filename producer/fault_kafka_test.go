@@ -49,6 +49,7 @@ func (s *stalling) ListSpacePages(ctx context.Context, spaceID, from string, fn 
 // predecessor (a real broker answers CONCURRENT_TRANSACTIONS meanwhile) was
 // missing from the checkpoint, and the restart published that batch again.
 func TestRestartSeesTheCommitItsPredecessorLeftInFlight(t *testing.T) {
+	t.Parallel()
 	cluster := kafkatest.Fake(t)
 	r := newFaultRigOn(t, cluster.ListenAddrs(), kafkaFaultSite)
 
@@ -189,6 +190,7 @@ func (s *cutting) ListSpacePages(ctx context.Context, spaceID, from string, fn f
 // resumption from the checkpoint bridge the outage depends on where it hits;
 // either way the crawl must finish with every entity once.
 func TestBrokerGoneMidCrawlResumesWithoutLoss(t *testing.T) {
+	t.Parallel()
 	const outage = 4 * time.Second
 	r := newFaultRig(t, kafkaFaultSite)
 	sw := &netSwitch{}
@@ -222,9 +224,10 @@ func TestBrokerGoneMidCrawlResumesWithoutLoss(t *testing.T) {
 // transactions a few times, more than the Kafka client retries on its own:
 // Crawl must abort, wait and resume from the committed checkpoint.
 func TestCommitFailureResumesFromCheckpoint(t *testing.T) {
+	t.Parallel()
 	cluster := kafkatest.Fake(t)
 	r := newFaultRigOn(t, cluster.ListenAddrs(), kafkaFaultSite)
-	const refusals = 4
+	const refusals = 2
 	cluster.Fault(kfake.Fault{
 		Keys:  []kmsg.Key{kmsg.EndTxn},
 		Err:   kerr.CoordinatorNotAvailable,
@@ -245,6 +248,7 @@ func TestCommitFailureResumesFromCheckpoint(t *testing.T) {
 }
 
 func TestMissingTopicStopsTheCrawlNamingIt(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, kafkaFaultSite)
 	missing := r.topics
 	missing.Pages = r.topics.Pages + ".missing"

@@ -24,6 +24,7 @@ func limit25(c *confluence.Config) { c.PageLimit = 25 }
 // ends the listing: nothing is lost, nothing more is asked for, and the
 // space's checkpoint marks the listing done.
 func TestEmptyPageWithNextLinkEndsTheListing(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite, limit25)
 	space := r.site.SpaceIDs()[0]
 	r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space},
@@ -48,6 +49,7 @@ func TestEmptyPageWithNextLinkEndsTheListing(t *testing.T) {
 // listing; the space's checkpoint does not move and nothing of it is
 // published or deleted.
 func TestRepeatingNextLinkStopsTheRun(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite)
 	space := r.site.SpaceIDs()[0]
 	first := r.listing(space) + "?body-format=storage&limit=250"
@@ -61,7 +63,9 @@ func TestRepeatingNextLinkStopsTheRun(t *testing.T) {
 	if n := len(r.rec.to(r.listing(space))); n != 1 {
 		t.Errorf("requests for the repeating page = %d, want 1", n)
 	}
-	if progress := res.Checkpoint.Spaces[space]; progress == nil || progress.PagesDone || progress.PagesNext != "" {
+	// The run may stop before the space list was committed: no progress
+	// at all is as good as none for the space.
+	if progress := res.Checkpoint.Spaces[space]; progress != nil && (progress.PagesDone || progress.PagesNext != "") {
 		t.Errorf("checkpoint of space %s = %+v, want its page listing not started", space, progress)
 	}
 	if n := p.Stats().Pages.Load() + p.Stats().Deletions.Load(); n != 0 {
@@ -112,6 +116,7 @@ func (r *faultRig) fetchJSON(t *testing.T, path string) map[string]any {
 // rejected cursor are published again with the same ce_id, which consumers
 // recognise as duplicates (DESIGN.md §3).
 func TestInvalidCursorRestartsTheListingOnce(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite, limit25)
 	space := r.site.SpaceIDs()[0]
 	r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space},
@@ -154,6 +159,7 @@ func TestInvalidCursorRestartsTheListingOnce(t *testing.T) {
 // skips that space, reports it in the result, the log and the checkpoint,
 // and the crawl goes on; nothing is deleted because of it.
 func TestUnreadableSpaceIsSkippedAndReported(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		route     string
@@ -167,6 +173,7 @@ func TestUnreadableSpaceIsSkippedAndReported(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite)
 			space := r.site.SpaceIDs()[1]
 			r.site.InjectFault(confluencesim.Match{Route: tc.route, SpaceID: space}, confluencesim.Fault{Status: tc.status})
@@ -205,6 +212,7 @@ func TestUnreadableSpaceIsSkippedAndReported(t *testing.T) {
 // check. What was committed stays; a crawl with good credentials resumes it
 // and ends with every entity once.
 func TestUnauthorizedMidCrawlStops(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite)
 	r.site.InjectFault(confluencesim.Match{}, confluencesim.Fault{Status: http.StatusUnauthorized, After: 4})
 	_, _, err := r.crawl(t, nil)

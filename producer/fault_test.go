@@ -28,6 +28,7 @@ func retryAfter(secs string) http.Header {
 // BackoffMax says), the wait is reported when it begins, the request is
 // retried after it, and the topics end up exact.
 func TestRetryAfterPausesTheWholeSite(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		status int
@@ -40,6 +41,7 @@ func TestRetryAfterPausesTheWholeSite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite)
 			space := r.site.SpaceIDs()[1]
 			r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space},
@@ -79,6 +81,7 @@ func TestRetryAfterPausesTheWholeSite(t *testing.T) {
 // retried after capped, jittered exponential backoff; they slow the site's
 // budget and never open the breaker.
 func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite)
 	space := r.site.SpaceIDs()[0]
 	r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space},
@@ -114,6 +117,7 @@ func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 // the budget halves its rate (once a second, down to a sixteenth) before any
 // 429 comes, so the attemptGaps between requests grow; without it they do not.
 func TestNearLimitSlowsTheBudget(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		near    bool
@@ -124,6 +128,7 @@ func TestNearLimitSlowsTheBudget(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite, func(c *confluence.Config) { c.RequestsPerSecond, c.Burst = 10, 1 })
 			if tc.near {
 				r.site.InjectFault(confluencesim.Match{},
@@ -147,6 +152,7 @@ func TestNearLimitSlowsTheBudget(t *testing.T) {
 // its open period and lets one probe through; a listing page that keeps
 // failing is asked for again with half the limit.
 func TestServerErrorsAreRetried(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		status      int
@@ -161,6 +167,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite)
 			space := r.site.SpaceIDs()[2]
 			r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space},
@@ -230,6 +237,7 @@ func probedAfter(as []sentAttempt, at time.Duration) bool {
 // reset connections, truncated JSON and HTML answered with 200 are failed
 // attempts, retried like 5xx; none is ever read as an empty listing.
 func TestBrokenResponsesAreRetried(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fault   confluencesim.Fault
@@ -242,6 +250,7 @@ func TestBrokenResponsesAreRetried(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := newFaultRig(t, faultSite, func(c *confluence.Config) { c.RequestTimeout = 300 * time.Millisecond })
 			space := r.site.SpaceIDs()[0]
 			r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space}, tc.fault)
@@ -266,6 +275,7 @@ func TestBrokenResponsesAreRetried(t *testing.T) {
 // naming the listing; that space's checkpoint does not move, none of its
 // pages is published and nothing is deleted.
 func TestPersistentHTMLStopsTheRunWithoutAdvancing(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, faultSite)
 	space := r.site.SpaceIDs()[1]
 	r.site.InjectFault(confluencesim.Match{Route: pagesRoute, SpaceID: space}, confluencesim.Fault{HTML200: true})
@@ -274,8 +284,10 @@ func TestPersistentHTMLStopsTheRunWithoutAdvancing(t *testing.T) {
 		!strings.Contains(err.Error(), "not valid JSON") {
 		t.Fatalf("Crawl() = %v, want an error naming the pages of space %s and the invalid body", err, space)
 	}
+	// The run may stop before the space list was committed: no progress
+	// at all is as good as none for the space.
 	progress := res.Checkpoint.Spaces[space]
-	if progress == nil || progress.PagesDone || progress.PagesNext != "" || progress.Skipped != "" {
+	if progress != nil && (progress.PagesDone || progress.PagesNext != "" || progress.Skipped != "") {
 		t.Errorf("checkpoint of space %s = %+v, want its page listing not started", space, progress)
 	}
 	if n := p.Stats().Deletions.Load(); n != 0 {
