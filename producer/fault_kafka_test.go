@@ -22,6 +22,7 @@ import (
 	"github.com/parable/confluence-kafka/internal/confluencesim"
 	"github.com/parable/confluence-kafka/internal/kafkatest"
 	"github.com/parable/confluence-kafka/producer"
+	"github.com/parable/confluence-kafka/schema"
 )
 
 var kafkaFaultSite = confluencesim.Config{Seed: 5, Spaces: 5, Pages: 400, BlogPosts: 25, Users: 40}
@@ -247,16 +248,35 @@ func TestCommitFailureResumesFromCheckpoint(t *testing.T) {
 	t.Logf("%d transactions committed, crawl resumed %d times", p.Stats().Transactions.Load(), resumes)
 }
 
+// TestMissingTopicStopsTheCrawlNamingIt: with automatic topic creation off
+// (kfake here, and the CI broker), a topic the producer needs and nobody
+// created stops the crawl with an error naming it, instead of a retry loop.
+// The commands create their topics at start; this is the library used alone.
 func TestMissingTopicStopsTheCrawlNamingIt(t *testing.T) {
 	t.Parallel()
-	r := newFaultRig(t, kafkaFaultSite)
-	missing := r.topics
-	missing.Pages = r.topics.Pages + ".missing"
-	_, _, err := r.crawl(t, func(c *producer.Config) { c.Topics = missing })
-	if err == nil || !strings.Contains(err.Error(), missing.Pages) {
-		t.Fatalf("Crawl() to a missing pages topic = %v, want an error naming %s", err, missing.Pages)
+	tests := []struct {
+		name    string
+		missing func(*schema.Topics) string
+	}{
+		{"pages", func(ts *schema.Topics) string { ts.Pages += ".missing"; return ts.Pages }},
+		{"state", func(ts *schema.Topics) string { ts.State += ".missing"; return ts.State }},
 	}
-	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
-		t.Errorf("Crawl() error = %v, want UNKNOWN_TOPIC_OR_PARTITION in its chain", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newFaultRig(t, kafkaFaultSite)
+			topics := r.topics
+			name := tc.missing(&topics)
+			_, _, err := r.crawl(t, func(c *producer.Config) { c.Topics = topics })
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("Crawl() with topic %s missing = %v, want an error naming it", name, err)
+			}
+			if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+				t.Errorf("Crawl() error = %v, want UNKNOWN_TOPIC_OR_PARTITION in its chain", err)
+			}
+			if n := r.countLogs("kafka unavailable, crawl resumes from its checkpoint"); n != 0 {
+				t.Errorf("Crawl() waited %d times for a missing topic, want it to stop at once", n)
+			}
+		})
 	}
 }
