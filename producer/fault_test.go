@@ -22,12 +22,12 @@ func retryAfter(secs string) http.Header {
 	return http.Header{"Retry-After": {secs}}
 }
 
-// TestRetryAfterPausesTheWholeSite injects one 429 or 503 with Retry-After
+// TestRetryAfterPausesTheWholeCrawl injects one 429 or 503 with Retry-After
 // into one space's listing while four spaces are crawled at once: every
 // request of the site waits at least Retry-After (never capped, whatever
 // BackoffMax says), the wait is reported when it begins, the request is
 // retried after it, and the topics end up exact.
-func TestRetryAfterPausesTheWholeSite(t *testing.T) {
+func TestRetryAfterPausesTheWholeCrawl(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
