@@ -160,18 +160,28 @@ func ResetOffsets(ctx context.Context, adm *kadm.Client, group string, topics []
 
 // fetchCommitted returns the committed offsets of group; none when the
 // group does not exist.
+//
+// A coordinator that is still loading, or not yet elected for a new group,
+// answers with a retriable error (COORDINATOR_NOT_AVAILABLE was seen on a
+// real broker in CI); that is waited out as listEnds does.
 func fetchCommitted(ctx context.Context, adm *kadm.Client, group string) (kadm.OffsetResponses, error) {
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err == nil {
-		err = committed.Error()
+	for attempt := 1; ; attempt++ {
+		committed, err := adm.FetchOffsets(ctx, group)
+		if err == nil {
+			err = committed.Error()
+		}
+		switch {
+		case errors.Is(err, kerr.GroupIDNotFound):
+			return nil, nil
+		case err == nil:
+			return committed, nil
+		case !kerr.IsRetriable(err) || attempt == listAttempts:
+			return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
+		}
+		if err := sleep(ctx, backoff(listBackoff, 10*listBackoff, attempt)); err != nil {
+			return nil, err
+		}
 	}
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
-	}
-	return committed, nil
 }
 
 func sortChanges(cs []OffsetChange) {
