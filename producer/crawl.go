@@ -218,7 +218,7 @@ func (p *Producer) crawlListing(ctx context.Context, spaceID string, progress Sp
 		return send(ctx, out, batch{events: events, update: update})
 	})
 	if err != nil {
-		return fmt.Errorf("list %s of space %s: %w", listingName(blog), spaceID, err)
+		return err // the client's error already names the listing and the space
 	}
 	return send(ctx, out, batch{update: func(c *Checkpoint) { setListing(c.Spaces[spaceID], blog, "", true) }})
 }

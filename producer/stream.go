@@ -103,6 +103,11 @@ func (p *Producer) StartStream(ctx context.Context) (*Poller, error) {
 	if !ok {
 		return nil, fmt.Errorf("stream: source %T does not list by modification date", p.src)
 	}
+	// Take over the transactional id before reading: a predecessor's commit
+	// still being completed would otherwise be missed (see fence).
+	if err := p.fence(ctx); err != nil {
+		return nil, err
+	}
 	state, err := LoadCheckpoint(ctx, p.readOptions(), p.cfg.Topics.State, p.site.ID)
 	if err != nil {
 		return nil, err
