@@ -440,7 +440,7 @@ func checkKafkaService(t *testing.T, f composeFile) {
 			t.Errorf("kafka environment %s = %q, want %q", name, env[name], value)
 		}
 	}
-	for _, sub := range []string{"crawl", "index"} {
+	for _, sub := range []string{"stream", "index"} {
 		name, s := serviceRunning(t, f, sub)
 		if got := s.environment()["KAFKA_BROKERS"]; got != "kafka:9092" {
 			t.Errorf("%s KAFKA_BROKERS = %q, want kafka:9092 (the advertised PLAINTEXT listener)", name, got)
@@ -469,7 +469,7 @@ func checkSimulatorReachable(t *testing.T, f composeFile) {
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		t.Errorf("%s LISTEN = %q, want a loopback ip:port (simulate refuses others)", simName, listen)
 	}
-	crawlName, crawl := serviceRunning(t, f, "crawl")
+	crawlName, crawl := serviceRunning(t, f, "stream")
 	if want := "service:" + simName; crawl.NetworkMode != want {
 		t.Errorf("%s network_mode = %q, want %q to reach %s", crawlName, crawl.NetworkMode, want, listen)
 	}
