@@ -30,13 +30,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	site.register(fs)
 	kafka.register(fs)
 	logs.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &logs, stderr)
 	if err != nil {
 		return err
 	}

@@ -28,13 +28,7 @@ func runCrawl(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	kafka.register(fs)
 	logs.register(fs)
 	ops.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &logs, stderr)
 	if err != nil {
 		return err
 	}
@@ -87,13 +81,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idx.register(fs)
 	logs.register(fs)
 	follow := fs.Bool("follow", false, "keep consuming new events instead of stopping once caught up")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &logs, stderr)
 	if err != nil {
 		return err
 	}
@@ -157,13 +145,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	idx.register(fs)
 	logs.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the search endpoint")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &logs, stderr)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,18 @@ func envName(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// parseCommand parses the flags of a subcommand that takes no positional
+// argument and builds its logger.
+func parseCommand(fs *flag.FlagSet, args []string, logs *logFlags, stderr io.Writer) (*slog.Logger, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := noArgs(fs); err != nil {
+		return nil, err
+	}
+	return logs.logger(stderr)
+}
+
 // noArgs refuses positional arguments for subcommands that take none.
 func noArgs(fs *flag.FlagSet) error {
 	if fs.NArg() > 0 {

@@ -102,13 +102,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	token := fs.String("sim-api-token", "", "API token the site accepts (empty: any credentials)")
 	var faults faultFlags
 	fs.Var(&faults, "fault", faultUsage)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &logs, stderr)
 	if err != nil {
 		return err
 	}
