@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// maxPacedAttempts bounds the attempts of one request, Retry-After answers
+// included, so a site that answers nothing else cannot keep a request alive
+// for ever; at the documented 30 s to 30 min per answer it is days.
+const maxPacedAttempts = 1000
+
 // maxRetryAfter only keeps a hostile header from overflowing time
 // arithmetic; it is not a practical cap (Retry-After is never capped).
 const maxRetryAfter = 100 * 365 * 24 * time.Hour
@@ -38,14 +43,22 @@ var _ http.RoundTripper = (*retryLayer)(nil)
 
 func (l *retryLayer) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	// failures counts the attempts that count against maxAttempts. An answer
+	// with Retry-After is the site pacing us, not a failure: DESIGN.md §5 says
+	// to wait it out however often it comes, so it does not use up attempts
+	// (eight of them in a row used to stop the whole run).
+	failures := 0
 	for attempt := 1; ; attempt++ {
 		r, err := rewind(req, attempt)
 		if err != nil {
 			return nil, err
 		}
 		resp, err := l.next.RoundTrip(r)
-		wait, retry := l.policy(ctx, resp, err, attempt)
-		if !retry || attempt >= l.maxAttempts || !replayable(req) {
+		wait, retry := l.policy(ctx, resp, err, failures+1)
+		if _, paced := retryAfter(resp, time.Time{}); !paced || err != nil {
+			failures++
+		}
+		if !retry || failures >= l.maxAttempts || attempt >= maxPacedAttempts || !replayable(req) {
 			return resp, attemptsError(err, attempt)
 		}
 		l.report(req, resp, err, attempt, wait)

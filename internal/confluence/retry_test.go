@@ -286,6 +286,30 @@ func TestRetriesStopAtMaxAttempts(t *testing.T) {
 	}
 }
 
+// Regression: a 429 or 503 with Retry-After used up an attempt, so a site
+// pacing the crawl eight times in a row stopped the whole run.
+func TestRetryAfterDoesNotUseUpAttempts(t *testing.T) {
+	clk := newFakeClock()
+	clk.autoAdvance(t)
+	const paced = 6
+	site := newFakeSite(t, clk, func(w http.ResponseWriter, _ *http.Request, n int) {
+		if n <= paced {
+			w.Header().Set("Retry-After", "30")
+			writeJSON(w, 429, "")
+			return
+		}
+		writeJSON(w, 200, onePage)
+	})
+	c, _ := testClient(t, site.srv.URL, clk, func(c *Config) { c.MaxAttempts = 2 })
+
+	if _, err := c.FetchPage(t.Context(), "42"); err != nil {
+		t.Fatalf("FetchPage() after %d Retry-After answers with MaxAttempts 2: %v, want the page", paced, err)
+	}
+	if got := len(site.requests()); got != paced+1 {
+		t.Errorf("site saw %d requests, want %d", got, paced+1)
+	}
+}
+
 func TestBackoffLimit(t *testing.T) {
 	tests := []struct {
 		attempt int
