@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -183,11 +184,25 @@ func waitListable(ctx context.Context, adm *kadm.Client, topics []string) error 
 // It turns an unreachable broker, rejected SASL credentials or an untrusted
 // certificate into one clear error naming the settings to check, instead of
 // endless retries.
+//
+// A refused connection is tried again until the timeout, since a broker that
+// starts beside the pipeline (compose, CI) may not listen yet; any other
+// failure, such as rejected credentials, is reported at once.
 func Ping(ctx context.Context, cl *kgo.Client, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := cl.Ping(ctx); err != nil {
-		return explainConnect(cl, timeout, err)
+	for {
+		err := cl.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return explainConnect(cl, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return explainConnect(cl, timeout, err)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return nil
 }
