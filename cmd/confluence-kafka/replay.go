@@ -170,13 +170,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("reindex", stderr)
 	var j reindexJob
 	j.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := j.logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &j.logs, stderr)
 	if err != nil {
 		return err
 	}

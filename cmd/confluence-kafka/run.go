@@ -12,7 +12,6 @@ import (
 	"github.com/parable/confluence-kafka/internal/confluencesim"
 	"github.com/parable/confluence-kafka/internal/index"
 	"github.com/parable/confluence-kafka/internal/indexer"
-	"github.com/parable/confluence-kafka/producer"
 )
 
 // mainJob holds the flags of the run subcommand.
@@ -42,13 +41,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("run", stderr)
 	var j mainJob
 	j.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	logger, err := j.logs.logger(stderr)
+	logger, err := parseCommand(fs, args, &j.logs, stderr)
 	if err != nil {
 		return err
 	}
@@ -119,28 +112,6 @@ func (j *mainJob) startSimulatedSite(logger *slog.Logger) (*confluencesim.Site, 
 	}
 	j.site.baseURL = srv.url
 	return site, srv.close, nil
-}
-
-// crawl runs one full crawl of client's site into the cluster.
-func crawl(ctx context.Context, client *confluence.Client, kafka *cluster, k *kafkaFlags, logger *slog.Logger) error {
-	p, err := producer.New(producer.Config{
-		Brokers:        kafka.seeds,
-		ClientOptions:  kafka.opts,
-		Topics:         k.topics(),
-		MaxRecordBytes: k.maxMessageBytes,
-	}, client, logger)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	defer p.Close()
-	res, err := p.Crawl(ctx)
-	if err != nil {
-		return explain(err)
-	}
-	for _, s := range res.Skipped {
-		logger.Warn("space not crawled", "space_id", s.ID, "space_key", s.Key, "reason", s.Reason)
-	}
-	return nil
 }
 
 // indexFlags are the settings of the search index.
